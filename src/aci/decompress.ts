@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import { CapsuleError } from '../errors/capsule-error.js';
+
+export type Compression = 'none' | 'gzip' | 'bzip2' | 'xz';
+
+/** Detects the compression by content (appc: gzip, bzip2, xz, or a plain tar), never by name. */
+export function detectCompression(head: Buffer): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 3 && head.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
+  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
+  if (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') return 'none';
+  throw new CapsuleError('bad-archive', 'unknown image filetype (not a tar, gzip, bzip2 or xz file)');
+}
+
+/** Host decompressors by absolute path, never from an image (CVE-2014-9357). */
+const TOOLS: Record<'bzip2' | 'xz', string> = { bzip2: '/usr/bin/bzip2', xz: '/usr/bin/xz' };
+
+async function peek(it: AsyncIterator<Uint8Array>, n: number): Promise<Buffer[]> {
+  const got: Buffer[] = [];
+  let len = 0;
+  while (len < n) {
+    const r = await it.next();
+    if (r.done) break;
+    const b = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+    got.push(b);
+    len += b.length;
+  }
+  return got;
+}
+
+/** Decompresses a stream whose format is detected from its first bytes. */
+export async function* decompress(source: AsyncIterable<Uint8Array>, onFormat?: (c: Compression) => void): AsyncGenerator<Buffer> {
+  const it = source[Symbol.asyncIterator]();
+  const head = await peek(it, 512);
+  const kind = detectCompression(Buffer.concat(head));
+  onFormat?.(kind);
+  const rest: AsyncIterable<Uint8Array> = {
+    [Symbol.asyncIterator]: () => {
+      let i = 0;
+      return { next: async () => (i < head.length ? { done: false, value: head[i++]! } : it.next()) };
+    },
+  };
+  if (kind === 'none') {
+    for await (const c of rest) yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    return;
+  }
+  if (kind === 'gzip') {
+    const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024 });
+    const feed = pipeline(Readable.from(rest), gunzip).catch((e: unknown) => {
+      gunzip.destroy(e as Error);
+    });
+    try {
+      for await (const c of gunzip) yield c as Buffer;
+    } catch (e) {
+      throw new CapsuleError('bad-archive', `decompressing gzip: ${(e as Error).message}`);
+    } finally {
+      gunzip.destroy();
+      await feed;
+    }
+    return;
+  }
+  yield* external(TOOLS[kind], rest);
+}
+
+async function* external(tool: string, source: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+  const child = spawn(tool, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+  const feed = pipeline(Readable.from(source), child.stdin).catch(() => {
+    /* the tool's exit status reports the failure */
+  });
+  try {
+    for await (const c of child.stdout) yield c as Buffer;
+    const code = await exited;
+    await feed;
+    if (code !== 0) throw new CapsuleError('bad-archive', `decompressing with ${tool}: ${stderr.trim() || `exit status ${code}`}`);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}

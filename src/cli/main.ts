@@ -1,0 +1,51 @@
+import { CommanderError, type Command } from 'commander';
+import { formatError } from '../errors/format.js';
+import { commandPath } from './context.js';
+import { processIo, type Io } from './io.js';
+import { buildProgram } from './program.js';
+
+export const EXIT_FAILURE = 254;
+
+/**
+ * The one top-level catch: runs a command line, maps every failure to one stderr line and exit
+ * 254 (usage errors too), shows the cause chain with --debug, and reports bugs as bugs.
+ */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  let current: Command | undefined;
+  const program = buildProgram(io, (cmd) => {
+    current = cmd;
+  });
+  const debug = argv.includes('--debug');
+  if (argv.length === 0) {
+    io.err('capsule: missing command\n');
+    io.err(program.helpInformation());
+    return 2;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      const where = current ? commandPath(current) : guessCommand(program, argv);
+      io.err(`${where ? `${where}: ` : 'capsule: '}${e.message.replace(/^error: /, '')}\n`);
+      return EXIT_FAILURE;
+    }
+    const where = current ? commandPath(current) : 'capsule';
+    io.err(`${formatError(where, e, debug)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+/** For parse errors (no action ran yet): the deepest known subcommand named in argv. */
+function guessCommand(program: Command, argv: string[]): string {
+  const names: string[] = [];
+  let cmd: Command = program;
+  for (const a of argv) {
+    const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (!sub) continue;
+    names.push(sub.name());
+    cmd = sub;
+  }
+  return names.join(' ');
+}

@@ -1,0 +1,30 @@
+import { CapsuleError, errorChain, isSystemError, messageOf } from './capsule-error.js';
+
+/** True when `e` is something a user can cause (exit 254, one line), false when it is a bug. */
+export function isUserFacing(e: unknown): boolean {
+  return e instanceof CapsuleError || isSystemError(e);
+}
+
+/**
+ * `<command>: <what failed>: <innermost cause>` on one line; hints in parentheses.
+ * With `debug`, the whole chain, one cause per line, like rkt's `└─`.
+ */
+export function formatError(command: string, e: unknown, debug: boolean): string {
+  const chain = errorChain(e);
+  const outer = chain[0];
+  const inner = chain[chain.length - 1];
+  const hint = chain.map((c) => (c instanceof CapsuleError ? c.hint : undefined)).find((h) => h !== undefined);
+  const prefix = command ? `${command}: ` : '';
+  if (!isUserFacing(e)) {
+    const stack = e instanceof Error && debug ? `\n${e.stack ?? ''}` : '';
+    return `${prefix}internal error (this is a bug): ${messageOf(outer)}${stack}`;
+  }
+  if (debug) {
+    const lines = chain.map((c, i) => (i === 0 ? `${prefix}${messageOf(c)}` : `${'  '.repeat(i - 1)}└─${messageOf(c)}`));
+    if (hint) lines.push(`hint: ${hint}`);
+    return lines.join('\n');
+  }
+  const parts = [messageOf(outer)];
+  if (inner !== outer) parts.push(messageOf(inner));
+  return `${prefix}${parts.join(': ')}${hint ? ` (${hint})` : ''}`;
+}

@@ -1,0 +1,141 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { decompress } from '../aci/decompress.js';
+import { readAci } from '../aci/read-aci.js';
+import { checkUnpackedSize, DEFAULT_SIZE_LIMITS, type SizeLimits } from '../aci/size-limits.js';
+import { TreeWriter } from '../aci/tree-writer.js';
+import { CapsuleError } from '../errors/capsule-error.js';
+import { imageIdFromHex, type ImageId } from '../spec/image-id.js';
+import type { ImageManifest } from '../spec/image-manifest.js';
+import { resolveStoredDependency } from '../store/dependencies.js';
+import { labelsOf, upsertImage } from '../store/image-index.js';
+import { blobPath } from '../store/layout.js';
+import { applyLayers, applyOwnWhitelist } from '../store/render.js';
+import { planRender, treeIdOf } from '../store/render-plan.js';
+import type { Store } from '../store/store.js';
+import { commitTree, treeBytes } from '../store/tree-store.js';
+import { fsyncDir, tempName } from '../sys/atomic-write.js';
+import { crashPoint } from '../sys/crash-point.js';
+import { checkSignerTrustedFor, verifyingStream, type VerifiedSignature } from '../verify/signature.js';
+import type { StoredKey } from '../verify/keystore.js';
+
+export interface ImportSource {
+  /** The image bytes as fetched (possibly compressed). */
+  data: AsyncIterable<Uint8Array>;
+  /** Detached armored signature over exactly those bytes; absent only with --insecure-options=image. */
+  signature: string | undefined;
+  /** Human label for messages. */
+  label: string;
+}
+
+export interface ImportOptions {
+  trustedKeys: StoredKey[];
+  /** When fetched by name: the manifest name must equal it. */
+  expectedName?: string;
+  latest?: boolean;
+  sizeLimits?: SizeLimits;
+  now?: () => number;
+  /** Called with each chunk's size as raw bytes are read (progress). */
+  onRawBytes?: (n: number) => void;
+}
+
+export interface ImportResult {
+  id: ImageId;
+  manifest: ImageManifest;
+  signer: VerifiedSignature | undefined;
+}
+
+/**
+ * One streaming pass over the image bytes: verify the signature, decompress, hash (the image ID),
+ * keep the uncompressed tar as the blob and extract the rootfs into a private temp tree.
+ * Nothing becomes visible until everything checked out; then blob, tree and index row are
+ * committed in that order, so a crash at any point never leaves an image that lists as good.
+ */
+export async function importAci(store: Store, src: ImportSource, opts: ImportOptions): Promise<ImportResult> {
+  const limits = opts.sizeLimits ?? DEFAULT_SIZE_LIMITS;
+  const now = opts.now ?? Date.now;
+  const lock = await store.lock('shared');
+  const tmpBlob = await store.makeTemp(tempName('blob'));
+  const tmpTree = await store.makeTemp(tempName('tree'));
+  try {
+    let compressed = 0;
+    const counted = (async function* () {
+      for await (const c of src.data) {
+        compressed += c.length;
+        opts.onRawBytes?.(c.length);
+        yield c;
+      }
+    })();
+    let verified: Awaited<ReturnType<typeof verifyingStream>> | undefined;
+    if (src.signature !== undefined) verified = await verifyingStream(counted, src.signature, opts.trustedKeys);
+    const bytes = verified ? verified.data : counted;
+
+    const hash = createHash('sha512');
+    let size = 0;
+    const blobFd = fs.openSync(tmpBlob, 'wx', 0o600);
+    fs.mkdirSync(path.join(tmpTree, 'rootfs'), { recursive: true, mode: 0o700 });
+    const writer = new TreeWriter(path.join(tmpTree, 'rootfs'));
+    writer.nextLayer();
+    let manifest: ImageManifest;
+    let manifestText: string;
+    try {
+      const tapped = (async function* () {
+        for await (const c of decompress(bytes)) {
+          size += c.length;
+          checkUnpackedSize(size, compressed, limits);
+          hash.update(c);
+          let off = 0;
+          while (off < c.length) off += fs.writeSync(blobFd, c, off, c.length - off);
+          yield c;
+        }
+      })();
+      ({ manifest, manifestText } = await readAci(tapped, writer));
+      crashPoint('after-extract');
+      fs.fsyncSync(blobFd);
+    } finally {
+      fs.closeSync(blobFd);
+    }
+    const id = imageIdFromHex(hash.digest('hex'));
+
+    let signer: VerifiedSignature | undefined;
+    if (verified) signer = checkSignerTrustedFor(await verified.result(), manifest.name);
+    if (opts.expectedName !== undefined && manifest.name !== opts.expectedName) {
+      throw new CapsuleError('name-mismatch', `error when reading the app name: ${JSON.stringify(opts.expectedName)} expected but ${JSON.stringify(manifest.name)} found`);
+    }
+
+    // Dependencies come from the store; a missing one fails the import before anything is committed.
+    const top = { id, manifest };
+    const plan = planRender(top, (dep) => resolveStoredDependency(store.db, dep));
+
+    crashPoint('before-blob-commit');
+    await commitBlob(store, tmpBlob, id, size);
+    crashPoint('after-blob-commit');
+    applyOwnWhitelist(writer, plan[0]!);
+    await applyLayers(store, writer, plan.slice(1));
+    writer.finish();
+    const treeId = treeIdOf(plan);
+    crashPoint('before-tree-commit');
+    await commitTree(store, tmpTree, { id: treeId, imageId: id, deps: plan.map((l) => l.id), size: treeBytes(writer.nodes.values()), digest: writer.digest(), created: now() });
+    crashPoint('before-index');
+    upsertImage(store.db, { id, name: manifest.name, labels: labelsOf(manifest), manifest, manifestText, size, latest: opts.latest ?? false }, now());
+    return { id, manifest, signer };
+  } finally {
+    lock.release();
+    await fs.promises.rm(tmpBlob, { force: true });
+    await fs.promises.rm(tmpTree, { recursive: true, force: true });
+  }
+}
+
+/** Moves a hashed temp blob to its content address; "already there" keeps the existing one. */
+async function commitBlob(store: Store, tmp: string, id: ImageId, size: number): Promise<void> {
+  const dest = blobPath(store.layout, id);
+  fs.mkdirSync(path.dirname(dest), { recursive: true, mode: 0o700 });
+  try {
+    if (fs.statSync(dest).size === size) return;
+  } catch {
+    /* not there yet */
+  }
+  fs.renameSync(tmp, dest);
+  await fsyncDir(path.dirname(dest));
+}

@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { GlobalOptions } from '../config/global-options.js';
+import { CapsuleError } from '../errors/capsule-error.js';
+import { importAci } from '../fetch/import-aci.js';
+import type { ImageId } from '../spec/image-id.js';
+import { parseImageIdPrefix } from '../spec/image-id.js';
+import type { ImageManifest } from '../spec/image-manifest.js';
+import { parseNameRef } from '../spec/image-ref.js';
+import { findByIdPrefix, findByName } from '../store/image-index.js';
+import type { Store } from '../store/store.js';
+import { keystoreRoots, listTrustedKeys } from '../verify/keystore.js';
+import { classifyImageArg } from './image-arg.js';
+import type { PullPolicy } from './pull-policy.js';
+
+export interface FetchRequest {
+  arg: string;
+  signature?: string;
+}
+
+export interface FetchHooks {
+  warn(msg: string): void;
+  info(msg: string): void;
+  debug(msg: string): void;
+  progress(label: string, total: number | undefined): { add(n: number): void; done(): void };
+}
+
+export interface Fetched {
+  id: ImageId;
+  manifest: ImageManifest;
+}
+
+const isRegularFile = (p: string): boolean => {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+};
+
+/** Resolves one image argument to an image in the store, importing local files. */
+export async function fetchImage(store: Store, req: FetchRequest, policy: PullPolicy, g: GlobalOptions, hooks: FetchHooks): Promise<Fetched> {
+  const a = classifyImageArg(req.arg, isRegularFile);
+  switch (a.kind) {
+    case 'id': {
+      if (!store.exists) throw new CapsuleError('image-not-found', `no image IDs found matching ${JSON.stringify(req.arg)}`);
+      const r = findByIdPrefix(store.db, parseImageIdPrefix(a.value));
+      hooks.debug(`using image from the store with hash ${r.id}`);
+      return { id: r.id, manifest: r.manifest };
+    }
+    case 'file':
+      if (policy === 'never') throw new CapsuleError('pull-policy', `unable to fetch image from file ${JSON.stringify(a.path)}: --pull-policy=never uses the store only`);
+      return fetchFile(store, path.resolve(a.path), req.signature, g, hooks);
+    case 'name': {
+      const ref = parseNameRef(a.value);
+      if (policy !== 'update' && store.exists) {
+        const r = findByName(store.db, ref.name, ref.labels);
+        if (r) {
+          hooks.debug(`using image from local store for image name ${a.value}`);
+          return { id: r.id, manifest: r.manifest };
+        }
+      }
+      if (policy === 'never') {
+        throw new CapsuleError('image-not-found', `unable to fetch image from image name ${JSON.stringify(a.value)}: either image was not found in the store or store was disabled and fetching from remote yielded nothing or it was disabled`);
+      }
+      throw new CapsuleError('unsupported', `unable to fetch image from image name ${JSON.stringify(a.value)}: discovery of remote images is not supported by this build yet`, {
+        hint: policy === 'update' ? 'to use a stored image, pass --pull-policy=new' : 'fetch the image from a file first',
+      });
+    }
+    case 'url':
+      throw new CapsuleError('unsupported', `unable to fetch image from URL ${JSON.stringify(a.url)}: remote fetching is not supported by this build yet`);
+    case 'docker':
+      throw new CapsuleError('unsupported', `unable to fetch docker image ${JSON.stringify(a.ref)}: Docker registries are not supported by this build yet`);
+  }
+}
+
+async function fetchFile(store: Store, file: string, signature: string | undefined, g: GlobalOptions, hooks: FetchHooks): Promise<Fetched> {
+  let size: number;
+  try {
+    const st = fs.statSync(file);
+    if (!st.isFile()) throw new CapsuleError('not-a-file', `${JSON.stringify(file)} is not a regular file`);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof CapsuleError) throw e;
+    throw new CapsuleError('image-file', `unable to open image file ${JSON.stringify(file)}`, { cause: e });
+  }
+  hooks.debug(`using image from file ${file}`);
+  let armored: string | undefined;
+  if (g.insecure.has('image')) {
+    hooks.warn('image signature verification has been disabled');
+  } else {
+    const sigFile = signature ?? `${file}.asc`;
+    try {
+      armored = fs.readFileSync(sigFile, 'latin1');
+    } catch (e) {
+      throw new CapsuleError('signature', `error opening signature file ${JSON.stringify(sigFile)}`, { cause: e, hint: 'sign the image, pass --signature, or skip verification with --insecure-options=image' });
+    }
+  }
+  const bar = hooks.progress('ACI', size);
+  const stream = fs.createReadStream(file, { highWaterMark: 1024 * 1024 });
+  try {
+    const r = await importAci(
+      store,
+      { data: stream as AsyncIterable<Buffer>, signature: armored, label: file },
+      { trustedKeys: armored === undefined ? [] : listTrustedKeys(keystoreRoots(g.systemConfig, g.localConfig)), onRawBytes: (n) => bar.add(n) },
+    );
+    if (r.signer) hooks.info(`signature verified:\n${r.signer.userIds.map((u) => `  ${u}`).join('\n')}`);
+    return { id: r.id, manifest: r.manifest };
+  } catch (e) {
+    throw new CapsuleError(e instanceof CapsuleError ? e.code : 'fetch', `fetching image from file ${JSON.stringify(file)}`, { cause: e });
+  } finally {
+    bar.done();
+    stream.destroy();
+  }
+}

@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { listImages } from './image-index.js';
+import { removeImage } from './image-remove.js';
+import type { Store } from './store.js';
+import { deleteTree, listTrees } from './tree-index.js';
+import { removeTree, treeIsRendered } from './tree-store.js';
+
+export interface GcReport {
+  tempRemoved: string[];
+  treesRemoved: string[];
+  blobsRemoved: string[];
+  imagesRemoved: string[];
+}
+
+/**
+ * Collects store garbage under the exclusive store lock (no import is in progress then):
+ * leftovers of killed imports (temp files, blobs and trees without index rows, trees without
+ * their `rendered` marker), then images not used within the grace period.
+ */
+export async function gcImages(store: Store, gracePeriodMs: number, now: number, inUse: ReadonlySet<string> = new Set()): Promise<GcReport> {
+  const report: GcReport = { tempRemoved: [], treesRemoved: [], blobsRemoved: [], imagesRemoved: [] };
+  const lock = await store.lock('exclusive');
+  try {
+    const l = store.layout;
+    for (const name of safeReaddir(l.tmpDir)) {
+      await fs.promises.rm(path.join(l.tmpDir, name), { recursive: true, force: true });
+      report.tempRemoved.push(name);
+    }
+    const images = listImages(store.db);
+    const imageIds = new Set<string>(images.map((i) => i.id));
+    const trees = listTrees(store.db);
+    const knownTrees = new Set(trees.map((t) => t.id));
+    for (const t of trees) {
+      if (!imageIds.has(t.imageId) || !treeIsRendered(store, t.id)) {
+        deleteTree(store.db, t.id);
+        await removeTree(store, t.id);
+        report.treesRemoved.push(t.id);
+      }
+    }
+    for (const name of safeReaddir(l.treeDir)) {
+      if (!knownTrees.has(name)) {
+        await removeTree(store, name);
+        report.treesRemoved.push(name);
+      }
+    }
+    for (const shard of safeReaddir(l.blobDir)) {
+      for (const name of safeReaddir(path.join(l.blobDir, shard))) {
+        if (!imageIds.has(name)) {
+          await fs.promises.rm(path.join(l.blobDir, shard, name), { force: true });
+          report.blobsRemoved.push(name);
+        }
+      }
+    }
+    for (const img of images) {
+      if (inUse.has(img.id)) continue;
+      if (now - img.lastUsed >= gracePeriodMs) {
+        await removeImage(store, img.id);
+        report.imagesRemoved.push(img.id);
+      }
+    }
+  } finally {
+    lock.release();
+  }
+  return report;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

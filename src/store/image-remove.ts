@@ -1,0 +1,21 @@
+import fs from 'node:fs';
+import type { ImageId } from '../spec/image-id.js';
+import { deleteImage } from './image-index.js';
+import { blobPath } from './layout.js';
+import type { Store } from './store.js';
+import { deleteTree, treesOfImage } from './tree-index.js';
+import { removeTree } from './tree-store.js';
+
+/**
+ * Removes an image: index rows first (one transaction; from then on it is gone for every reader),
+ * then its trees and blob. Caller holds the store lock exclusively.
+ */
+export async function removeImage(store: Store, id: ImageId): Promise<void> {
+  const trees = treesOfImage(store.db, id);
+  store.db.transaction(() => {
+    deleteImage(store.db, id);
+    for (const t of trees) deleteTree(store.db, t.id);
+  })();
+  for (const t of trees) await removeTree(store, t.id);
+  await fs.promises.rm(blobPath(store.layout, id), { force: true });
+}

@@ -1,0 +1,72 @@
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
+import { CapsuleError } from '../errors/capsule-error.js';
+
+export type Db = BetterSqlite3.Database;
+
+const SCHEMA_VERSION = 1;
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE images (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     labels TEXT NOT NULL,
+     manifest TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     import_time INTEGER NOT NULL,
+     last_used INTEGER NOT NULL,
+     latest INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX images_name ON images(name);
+   CREATE TABLE trees (
+     id TEXT PRIMARY KEY,
+     image_id TEXT NOT NULL,
+     deps TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     digest TEXT NOT NULL,
+     created INTEGER NOT NULL
+   );
+   CREATE INDEX trees_image ON trees(image_id);
+   CREATE TABLE remotes (
+     url TEXT PRIMARY KEY,
+     sig_url TEXT,
+     etag TEXT,
+     image_id TEXT,
+     max_age INTEGER,
+     download_time INTEGER
+   );`,
+];
+
+/**
+ * Opens the index. WAL mode plus a busy timeout lets many capsule processes read and write
+ * at once; every multi-row change runs in a transaction.
+ */
+export function openIndex(dbDir: string, dbFile: string): Db {
+  mkdirSync(dbDir, { recursive: true, mode: 0o700 });
+  const require = createRequire(import.meta.url);
+  const Database = require('better-sqlite3') as typeof BetterSqlite3;
+  let db: Db;
+  try {
+    db = new Database(dbFile, { timeout: 30_000 });
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 30000');
+  } catch (e) {
+    throw new CapsuleError('store', `opening the image index ${dbFile}`, { cause: e });
+  }
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current === SCHEMA_VERSION) return;
+  if (current > SCHEMA_VERSION) throw new CapsuleError('store', `image index schema ${current} is newer than this capsule understands (${SCHEMA_VERSION})`);
+  db.transaction(() => {
+    // Re-read inside the write lock: another process may have migrated meanwhile.
+    const v = db.pragma('user_version', { simple: true }) as number;
+    for (let i = v; i < SCHEMA_VERSION; i++) db.exec(MIGRATIONS[i]!);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}

@@ -1,0 +1,52 @@
+import { existsSync, mkdirSync, promises as fsp } from 'node:fs';
+import { CapsuleError } from '../errors/capsule-error.js';
+import { lockFile, type HeldLock, type LockMode } from '../sys/flock.js';
+import { openIndex, type Db } from './index-db.js';
+import { storeLayout, type StoreLayout } from './layout.js';
+
+/**
+ * The on-disk store: CAS blobs, the index database, the tree store and locks.
+ * Imports hold the store lock shared; `image rm` and `image gc` hold it exclusively, so a
+ * sweep never removes the temp files or unindexed blobs of an import still in progress.
+ */
+export class Store {
+  private dbHandle: Db | undefined;
+
+  private constructor(readonly layout: StoreLayout) {}
+
+  /** Opens (creating directories when `create`) the store under `dir`. */
+  static open(dir: string, create: boolean): Store {
+    const l = storeLayout(dir);
+    if (create) {
+      for (const d of [l.dir, l.blobDir, l.dbDir, l.tmpDir, l.treeDir, l.locksDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    }
+    return new Store(l);
+  }
+
+  /** True when the index exists; read-only commands on a store that was never written show nothing. */
+  get exists(): boolean {
+    return existsSync(this.layout.dbFile);
+  }
+
+  get db(): Db {
+    this.dbHandle ??= openIndex(this.layout.dbDir, this.layout.dbFile);
+    return this.dbHandle;
+  }
+
+  async lock(mode: LockMode): Promise<HeldLock> {
+    mkdirSync(this.layout.locksDir, { recursive: true, mode: 0o700 });
+    const l = await lockFile(this.layout.storeLock, mode, 600);
+    if (l === null) throw new CapsuleError('store-busy', `timed out waiting for the store lock ${this.layout.storeLock}`);
+    return l;
+  }
+
+  close(): void {
+    this.dbHandle?.close();
+    this.dbHandle = undefined;
+  }
+
+  async makeTemp(name: string): Promise<string> {
+    await fsp.mkdir(this.layout.tmpDir, { recursive: true, mode: 0o700 });
+    return `${this.layout.tmpDir}/${name}`;
+  }
+}

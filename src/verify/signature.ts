@@ -1,0 +1,127 @@
+import { CapsuleError } from '../errors/capsule-error.js';
+import { prefixCovers } from '../spec/ac-identifier.js';
+import type { Fingerprint } from '../spec/fingerprint.js';
+import { type StoredKey } from './keystore.js';
+import { loadOpenPgp } from './openpgp-lazy.js';
+import { parsePublicKeys, type ParsedKey } from './public-key.js';
+import { readFileSync } from 'node:fs';
+import type { KeyID, Signature } from 'openpgp';
+
+/** A signature over an image file that verified with a trusted key, bound to the image's name. */
+export interface VerifiedSignature {
+  readonly fingerprint: Fingerprint;
+  readonly userIds: string[];
+  readonly trustedFor: string;
+}
+
+/** The outcome of the cryptographic check, before the signer is matched to the image name. */
+export interface SignatureCheck {
+  signer: ParsedKey;
+  stored: StoredKey[];
+}
+
+const fail = (msg: string, hint?: string): CapsuleError => new CapsuleError('signature', msg, hint === undefined ? {} : { hint });
+
+async function readArmoredSignature(armored: string): Promise<Signature> {
+  const pgp = await loadOpenPgp();
+  if (!armored.includes('-----BEGIN PGP SIGNATURE-----')) throw fail('signature is not an ASCII-armored OpenPGP signature');
+  try {
+    return await pgp.readSignature({ armoredSignature: armored });
+  } catch (e) {
+    throw new CapsuleError('signature', 'signature is truncated or garbled', { cause: e });
+  }
+}
+
+/**
+ * Verifies a detached signature over a byte stream while the stream is read. Only trusted keys
+ * are candidates; an unknown signer fails before any image byte is read. Returns the stream to
+ * consume and a promise that settles once it was read to the end.
+ */
+export async function verifyingStream(
+  data: AsyncIterable<Uint8Array>,
+  armoredSignature: string,
+  trusted: StoredKey[],
+): Promise<{ data: AsyncIterable<Uint8Array>; result: () => Promise<SignatureCheck> }> {
+  const pgp = await loadOpenPgp();
+  const signature = await readArmoredSignature(armoredSignature);
+  const issuers = signature.getSigningKeyIDs();
+  const candidates: { parsed: ParsedKey; stored: StoredKey[] }[] = [];
+  for (const sk of trusted) {
+    const already = candidates.find((c) => c.parsed.fingerprint === sk.fingerprint);
+    if (already) {
+      already.stored.push(sk);
+      continue;
+    }
+    let parsed: ParsedKey[];
+    try {
+      parsed = await parsePublicKeys(readFileSync(sk.file), sk.file);
+    } catch {
+      continue; // an unreadable key file must not make every other key unusable
+    }
+    const p = parsed[0]!;
+    if (p.fingerprint !== sk.fingerprint) continue; // file name must match the key (rkt: fingerprint mismatch)
+    if (!p.key.getKeyIDs().some((id) => issuers.some((i) => i.equals(id)))) continue;
+    candidates.push({ parsed: p, stored: [sk] });
+  }
+  if (candidates.length === 0) {
+    throw fail('signature made by a key that is not trusted (openpgp: signature made by unknown entity)', 'trust the signing key with: capsule trust --prefix <image name> KEYFILE');
+  }
+  const message = await pgp.createMessage({ binary: ReadableStream.from(data) });
+  const res = await pgp.verify({ message, signature, verificationKeys: candidates.map((c) => c.parsed.key), format: 'binary' });
+  const out = res.data as unknown as ReadableStream<Uint8Array>;
+  return {
+    data: fromReader(out),
+    result: async () => {
+      let lastError: unknown;
+      for (const s of res.signatures) {
+        try {
+          await s.verified;
+        } catch (e) {
+          lastError = e;
+          continue;
+        }
+        const c = candidates.find((cand) => cand.parsed.key.getKeyIDs().some((id) => id.equals(s.keyID)));
+        if (!c) continue;
+        await checkKeyCurrentlyValid(c.parsed, s.keyID);
+        return { signer: c.parsed, stored: c.stored };
+      }
+      throw new CapsuleError('signature', 'signature does not verify', { cause: lastError ?? new Error('no valid signature') });
+    },
+  };
+}
+
+/** Expired or revoked keys are refused even for signatures made while they were valid. */
+async function checkKeyCurrentlyValid(k: ParsedKey, keyID: KeyID): Promise<void> {
+  if (await k.key.isRevoked()) throw fail(`signing key ${k.fingerprint} is revoked`);
+  const exp = await k.key.getExpirationTime();
+  if (exp instanceof Date && exp.getTime() <= Date.now()) throw fail(`signing key ${k.fingerprint} expired on ${exp.toISOString()}`);
+  try {
+    await k.key.getSigningKey(keyID, new Date());
+  } catch (e) {
+    throw new CapsuleError('signature', `signing key ${k.fingerprint} is not currently valid for signing (expired or revoked subkey)`, { cause: e });
+  }
+}
+
+/** Binds the verified signer to the image's manifest name (root keys cover every name). */
+export function checkSignerTrustedFor(check: SignatureCheck, name: string): VerifiedSignature {
+  const scope = check.stored.find((s) => s.scope.kind === 'root' || prefixCovers(s.scope.prefix, name));
+  if (!scope) {
+    const prefixes = check.stored.map((s) => (s.scope.kind === 'prefix' ? s.scope.prefix : 'root')).join(', ');
+    throw fail(`signature made by key ${check.signer.fingerprint}, which is trusted only for ${JSON.stringify(prefixes)}, not for ${JSON.stringify(name)}`, `to trust it for this name: capsule trust --prefix ${name} KEYFILE`);
+  }
+  return { fingerprint: check.signer.fingerprint, userIds: check.signer.userIds, trustedFor: scope.scope.kind === 'root' ? 'root' : scope.scope.prefix };
+}
+
+/** openpgp's output stream fails Node's async iteration check; read it through a reader instead. */
+async function* fromReader(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
