@@ -46,6 +46,7 @@ export async function verifyingStream(
   const signature = await readArmoredSignature(armoredSignature);
   const issuers = signature.getSigningKeyIDs();
   const candidates: { parsed: ParsedKey; stored: StoredKey[] }[] = [];
+  const misnamed: { file: string; holds: Fingerprint }[] = [];
   for (const sk of trusted) {
     const already = candidates.find((c) => c.parsed.fingerprint === sk.fingerprint);
     if (already) {
@@ -59,9 +60,17 @@ export async function verifyingStream(
       continue; // an unreadable key file must not make every other key unusable
     }
     const p = parsed[0]!;
-    if (p.fingerprint !== sk.fingerprint) continue; // file name must match the key (rkt: fingerprint mismatch)
     if (!p.key.getKeyIDs().some((id) => issuers.some((i) => i.equals(id)))) continue;
+    if (p.fingerprint !== sk.fingerprint) {
+      // The file name is the trust decision (rkt: fingerprint mismatch); named only when it is the signer's key.
+      misnamed.push({ file: sk.file, holds: p.fingerprint });
+      continue;
+    }
     candidates.push({ parsed: p, stored: [sk] });
+  }
+  if (candidates.length === 0 && misnamed[0]) {
+    const m = misnamed[0];
+    throw fail(`trusted key file ${JSON.stringify(m.file)} holds key ${m.holds}, not the key its name says (fingerprint mismatch)`, 'trust the key again with: capsule trust');
   }
   if (candidates.length === 0) {
     throw fail('signature made by a key that is not trusted (openpgp: signature made by unknown entity)', 'trust the signing key with: capsule trust --prefix <image name> KEYFILE');

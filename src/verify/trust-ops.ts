@@ -25,10 +25,20 @@ export async function readKeyFile(file: string): Promise<ParsedKey[]> {
   return parsePublicKeys(data, JSON.stringify(file));
 }
 
+/** Creates `dir` and its missing parents as 0755 whatever the umask: unprivileged fetches must read the keys. */
+function mkdirKeyDir(dir: string): void {
+  const first = fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  if (first === undefined) return;
+  for (let d = dir; ; d = path.dirname(d)) {
+    fs.chmodSync(d, 0o755);
+    if (d === first || d === path.dirname(d)) break;
+  }
+}
+
 /** Writes a key into the local keystore (dirs 0755, file 0644), replacing a mask if there was one. */
 export async function storeTrustedKey(roots: KeystoreRoots, scope: TrustScope, k: ParsedKey): Promise<string> {
   const file = keyFilePath(roots.local, scope, k.fingerprint);
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+  mkdirKeyDir(path.dirname(file));
   await writeFileAtomic(file, k.armored, 0o644);
   return file;
 }
@@ -68,7 +78,7 @@ export async function removeTrust(roots: KeystoreRoots, scope: TrustScope, fp: F
     if (!keys.some((k) => k.origin === 'system')) return { action: 'removed', path: local.file };
   }
   const maskFile = keyFilePath(roots.local, scope, fp);
-  fs.mkdirSync(path.dirname(maskFile), { recursive: true, mode: 0o755 });
+  mkdirKeyDir(path.dirname(maskFile));
   await writeFileAtomic(maskFile, '', 0o644);
   return { action: 'masked', path: maskFile };
 }

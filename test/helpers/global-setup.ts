@@ -1,8 +1,26 @@
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
-/** Integration tests run the real `bin/capsule`; compile src/ once per test run. */
+const root = path.resolve(import.meta.dirname, '../..');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Integration tests run the real `bin/capsule`; (re)build dist/ when src/ is newer. */
 export default function setup(): void {
-  const root = path.resolve(import.meta.dirname, '../..');
-  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
+  let built = 0;
+  try {
+    built = fs.statSync(path.join(root, 'dist/cli/main.js')).mtimeMs;
+  } catch {
+    /* not built yet */
+  }
+  if (built > newestSource(path.join(root, 'src')) && built > fs.statSync(path.join(root, 'scripts/build.mjs')).mtimeMs) return;
+  execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs')], { stdio: 'inherit', cwd: root });
 }

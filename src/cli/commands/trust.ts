@@ -9,15 +9,10 @@ import { parseFingerprint } from '../../spec/fingerprint.js';
 
 interface TrustFlags { prefix?: string; root?: boolean; skipFingerprintReview?: boolean; insecureAllowHttp?: boolean }
 
-function scopeFrom(flags: TrustFlags, what: string): TrustScope {
+function scopeFrom(flags: TrustFlags, missing: UsageError): TrustScope {
   if (flags.root && flags.prefix !== undefined) throw new UsageError('--root and --prefix usage mutually exclusive');
   if (flags.root) return { kind: 'root' };
-  if (flags.prefix === undefined) {
-    throw new UsageError(
-      `please provide a --prefix or --root for ${what}: trusting a key without a prefix would trust it for every image`,
-      'for example: capsule trust --prefix "example.com/foo" KEYFILE, or capsule trust --root KEYFILE',
-    );
-  }
+  if (flags.prefix === undefined) throw missing;
   return parseTrustPrefix(flags.prefix);
 }
 
@@ -33,7 +28,13 @@ async function askYesNo(ctx: Ctx): Promise<boolean> {
 
 async function addKeys(ctx: Ctx, keyFiles: string[], flags: TrustFlags): Promise<void> {
   if (keyFiles.length === 0 && flags.prefix === undefined && !flags.root) throw new UsageError('missing KEYFILE or --prefix', 'usage: capsule trust [--prefix PREFIX | --root] [--skip-fingerprint-review] KEYFILE…');
-  const scope = scopeFrom(flags, 'the keys');
+  const scope = scopeFrom(
+    flags,
+    new UsageError(
+      'please provide a --prefix or --root for the keys: trusting a key without a prefix would trust it for every image',
+      'for example: capsule trust --prefix "example.com/foo" KEYFILE, or capsule trust --root KEYFILE',
+    ),
+  );
   if (keyFiles.length === 0) {
     throw new CapsuleError('unsupported', 'discovering keys for a prefix (ac-discovery-pubkeys) needs remote fetching, which this build does not support yet', { hint: 'give the key file: capsule trust --prefix P KEYFILE' });
   }
@@ -96,9 +97,10 @@ export function registerTrust(program: Command, io: Io): void {
     .argument('<fingerprint>')
     .option('--prefix <prefix>', 'the prefix the key is trusted for')
     .option('--root', 'the key is a root key')
-    .action(async (fp: string, flags: TrustFlags, cmd: Command) => {
+    .action(async (fp: string, _flags: TrustFlags, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
-      const scope = scopeFrom(flags, 'the key to remove');
+      // The parent `trust` declares the same --prefix/--root and commander hands them to it even after `rm`.
+      const scope = scopeFrom(cmd.optsWithGlobals<TrustFlags>(), new UsageError('please provide the --prefix or --root the key is trusted for', 'capsule trust list shows both'));
       const { removeTrust } = await import('../../verify/trust-ops.js');
       const r = await removeTrust(keystoreRoots(ctx.globals.systemConfig, ctx.globals.localConfig), scope, parseFingerprint(fp));
       io.err(r.action === 'removed' ? `Removed key ${JSON.stringify(r.path)}\n` : `Masked system key with ${JSON.stringify(r.path)}\n`);
