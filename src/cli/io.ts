@@ -1,5 +1,3 @@
-import { createInterface } from 'node:readline';
-
 /** Everything a command may say or ask; tests pass a recording Io. */
 export interface Io {
   out(s: string): void;
@@ -11,7 +9,7 @@ export interface Io {
 }
 
 export function processIo(): Io {
-  let rl: ReturnType<typeof createInterface> | undefined;
+  let rl: import('node:readline').Interface | undefined;
   let lines: AsyncIterator<string> | undefined;
   return {
     out: (s) => process.stdout.write(s),
@@ -20,6 +18,8 @@ export function processIo(): Io {
     stderrIsTTY: process.stderr.isTTY === true,
     async readLine(prompt) {
       process.stderr.write(prompt);
+      // Loaded on first use: most commands never ask anything (start-up cost).
+      const { createInterface } = await import('node:readline');
       rl ??= createInterface({ input: process.stdin, terminal: false });
       lines ??= rl[Symbol.asyncIterator]();
       const r = await lines.next();
