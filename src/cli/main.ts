@@ -26,6 +26,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {
+      if (e.code === 'commander.help' && e.exitCode !== 0) {
+        // Commander showed the help because no subcommand was named (e.g. only global flags):
+        // rkt's "missing command", exit 2.
+        io.err(`${guessCommand(program, argv) || 'capsule'}: missing command\n`);
+        return 2;
+      }
       if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       const where = current ? commandPath(current) : guessCommand(program, argv);
       io.err(`${where ? `${where}: ` : 'capsule: '}${e.message.replace(/^error: /, '')}\n`);

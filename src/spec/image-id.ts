@@ -25,7 +25,7 @@ export function looksLikeImageId(s: string): boolean {
 }
 
 export function parseImageIdPrefix(s: string): ImageIdPrefix {
-  const m = /^sha512-([0-9a-fA-F]*)$/.exec(s);
+  const m = /^sha512-([0-9a-f]*)$/i.exec(s); // same case-insensitivity as looksLikeImageId
   if (!m) throw new CapsuleError('invalid-image-id', `badly formatted image ID ${JSON.stringify(s)}`);
   const hex = (m[1] ?? '').toLowerCase();
   if (hex.length < 2) throw new CapsuleError('image-id-too-short', `image ID too short: ${JSON.stringify(s)}`, { hint: 'give at least 2 hex digits after sha512-' });

@@ -8,6 +8,14 @@ import { shortImageId } from '../../spec/image-id.js';
 
 interface FetchFlags { signature?: string[]; full?: boolean; pullPolicy: string }
 
+/** The command line as given: commander drops `--` from operands, so look at the raw argv. */
+function rawArgs(cmd: Command): string[] {
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  const raw = (root as unknown as { rawArgs?: unknown }).rawArgs;
+  return Array.isArray(raw) ? raw.filter((a): a is string => typeof a === 'string') : [];
+}
+
 export function registerFetch(program: Command, io: Io): void {
   program
     .command('fetch')
@@ -18,7 +26,7 @@ export function registerFetch(program: Command, io: Io): void {
     .addOption(new Option('--pull-policy <policy>', 'when to fetch: new, update or never').default('update'))
     .action(async (images: string[], flags: FetchFlags, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
-      if (images.includes('--')) throw new UsageError('app arguments unsupported');
+      if (images.includes('--') || rawArgs(cmd).includes('--')) throw new UsageError('app arguments unsupported');
       const policy = parsePullPolicy(flags.pullPolicy);
       const sigs = flags.signature ?? [];
       if (sigs.length > 0 && sigs.length !== images.length) throw new UsageError(`--signature given ${sigs.length} time(s) for ${images.length} image(s); give one per image, in order`);

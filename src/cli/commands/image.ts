@@ -104,21 +104,28 @@ export function registerImage(program: Command, io: Io): void {
       await withStore(ctx, false, async (s) => {
         const { resolveStoredImage } = await import('../../store/resolve-image.js');
         const { removeImage } = await import('../../store/image-remove.js');
+        const { formatError } = await import('../../errors/format.js');
         let ok = 0;
         let failed = 0;
-        const done = new Set<string>();
         const lock = await s.lock('exclusive');
         try {
+          // Resolve every argument first, as rkt does: an image named twice (by ID and by name,
+          // or twice by ID) is removed once and is not then reported as missing.
+          const ids = new Set<ImageId>();
           for (const a of args) {
             try {
-              const img = resolveStoredImage(s, a);
-              if (done.has(img.id)) continue;
-              await removeImage(s, img.id);
-              done.add(img.id);
-              io.out(`successfully removed aci for image: ${JSON.stringify(shortImageId(img.id, 64))}\n`);
+              ids.add(resolveStoredImage(s, a).id);
+            } catch (e) {
+              io.err(`${formatError('image rm', e, ctx.globals.debug)}\n`);
+              failed++;
+            }
+          }
+          for (const id of ids) {
+            try {
+              await removeImage(s, id);
+              io.out(`successfully removed aci for image: ${JSON.stringify(shortImageId(id, 64))}\n`);
               ok++;
             } catch (e) {
-              const { formatError } = await import('../../errors/format.js');
               io.err(`${formatError('image rm', e, ctx.globals.debug)}\n`);
               failed++;
             }
@@ -134,15 +141,26 @@ export function registerImage(program: Command, io: Io): void {
   image
     .command('cat-manifest')
     .description('print the manifest of an image')
-    .argument('<image>')
-    .option('--pretty-print [bool]', 'indent the JSON', 'true')
-    .action(async (arg: string, f: { prettyPrint: string | boolean }, cmd: Command) => {
+    .argument('[image]')
+    .option('--pretty-print [bool]', 'indent the JSON (true or false)', 'true')
+    .action(async (arg: string | undefined, f: { prettyPrint: string | boolean }, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
+      // rkt's bool flag: a bare `--pretty-print` never takes the next word, but commander's
+      // optional value does; give that word back as the image argument.
+      let pretty = f.prettyPrint;
+      if (typeof pretty === 'string' && pretty !== 'true' && pretty !== 'false') {
+        if (arg !== undefined) throw new UsageError(`invalid value ${JSON.stringify(pretty)} for --pretty-print (want true or false)`);
+        arg = pretty;
+        pretty = true;
+      }
+      if (arg === undefined) throw new UsageError("missing required argument 'image'");
+      const image = arg;
       await withStore(ctx, false, async (s) => {
         const { resolveStoredImage } = await import('../../store/resolve-image.js');
-        const img = resolveStoredImage(s, arg);
-        const pretty = f.prettyPrint === true || f.prettyPrint === 'true';
-        io.out(`${pretty ? JSON.stringify(JSON.parse(img.manifestText), null, '\t') : JSON.stringify(JSON.parse(img.manifestText))}\n`);
+        const img = resolveStoredImage(s, image);
+        // Without pretty-printing: the image's own manifest text, byte for byte (not re-serialised).
+        const text = pretty === true || pretty === 'true' ? JSON.stringify(JSON.parse(img.manifestText), null, '\t') : img.manifestText;
+        io.out(text.endsWith('\n') ? text : `${text}\n`);
       });
     });
 
@@ -196,7 +214,7 @@ export function registerImage(program: Command, io: Io): void {
         for (const t of r.tempRemoved) ctx.debug(`removed leftover ${JSON.stringify(t)}`);
         for (const b of r.blobsRemoved) io.err(`removed unindexed blob ${JSON.stringify(shortImageId(b as ImageId, 64))}\n`);
         for (const i of r.imagesRemoved) io.out(`successfully removed aci for image: ${JSON.stringify(shortImageId(i as ImageId, 64))}\n`);
-        io.err(`image gc: ${r.imagesRemoved.length} image(s) successfully removed\n`);
+        if (r.imagesRemoved.length > 0) io.err(`image gc: ${r.imagesRemoved.length} image(s) successfully removed\n`); // rkt prints it only then
       });
     });
 
