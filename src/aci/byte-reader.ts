@@ -1,3 +1,5 @@
+import { CapsuleError } from '../errors/capsule-error.js';
+
 /** Pulls exact byte counts out of an async chunk stream without copying more than needed. */
 export class ByteReader {
   private chunks: Buffer[] = [];
@@ -26,7 +28,7 @@ export class ByteReader {
   async readExact(n: number): Promise<Buffer | null> {
     if (!(await this.fill(n))) {
       if (this.buffered === 0) return null;
-      throw new Error(`unexpected end of archive (wanted ${n} bytes, have ${this.buffered})`);
+      throw new CapsuleError('bad-archive', `unexpected end of archive (wanted ${n} bytes, have ${this.buffered})`);
     }
     const first = this.chunks[0]!;
     if (first.length >= n) {
@@ -64,7 +66,7 @@ export class ByteReader {
   async *stream(n: number): AsyncGenerator<Buffer> {
     let left = n;
     while (left > 0) {
-      if (this.buffered === 0 && !(await this.fill(1))) throw new Error('unexpected end of archive inside an entry');
+      if (this.buffered === 0 && !(await this.fill(1))) throw new CapsuleError('bad-archive', 'unexpected end of archive inside an entry');
       const c = this.chunks[0]!;
       const take = Math.min(c.length, left);
       const out = c.subarray(0, take);

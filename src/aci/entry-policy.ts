@@ -22,21 +22,21 @@ const bad = (why: string): CapsuleError => new CapsuleError('hostile-image', why
  * Where an entry goes in an ACI layout, or why it is refused. Pure: no filesystem access.
  * Names are checked component by component; the extractor still never follows a link.
  */
-export function classifyEntry(e: Pick<TarEntry, 'path' | 'type'>, limits: ExtractLimits = DEFAULT_LIMITS): Classified {
+export function classifyEntry(e: Pick<TarEntry, 'path' | 'type'>, limits: ExtractLimits = DEFAULT_LIMITS, what = 'entry name'): Classified {
   const raw = e.path;
   const shown = JSON.stringify(raw.length > 200 ? `${raw.slice(0, 200)}…` : raw);
-  if (raw.includes('\0')) throw bad(`entry name ${shown} contains a NUL byte`);
-  if (Buffer.byteLength(raw) > limits.maxPathBytes) throw bad(`entry name ${shown} is longer than ${limits.maxPathBytes} bytes`);
-  if (raw.startsWith('/')) throw bad(`absolute entry name ${shown}`);
+  if (raw.includes('\0')) throw bad(`${what} ${shown} contains a NUL byte`);
+  if (Buffer.byteLength(raw) > limits.maxPathBytes) throw bad(`${what} ${shown} is longer than ${limits.maxPathBytes} bytes`);
+  if (raw.startsWith('/')) throw bad(`absolute ${what} ${shown}`);
   let name = raw.startsWith('./') ? raw.slice(2) : raw;
   if (name.endsWith('/')) name = name.replace(/\/+$/, '');
   const parts = name.split('/');
   for (const p of parts) {
-    if (p === '..') throw bad(`entry name ${shown} contains ".."`);
-    if (p === '' || p === '.') throw bad(`entry name ${shown} has an empty or "." component`);
-    if (Buffer.byteLength(p) > limits.maxComponentBytes) throw bad(`entry name ${shown} has a component longer than ${limits.maxComponentBytes} bytes`);
+    if (p === '..') throw bad(`${what} ${shown} contains ".."`);
+    if (p === '' || p === '.') throw bad(`${what} ${shown} has an empty or "." component`);
+    if (Buffer.byteLength(p) > limits.maxComponentBytes) throw bad(`${what} ${shown} has a component longer than ${limits.maxComponentBytes} bytes`);
   }
-  if (parts.length > limits.maxDepth) throw bad(`entry name ${shown} is nested deeper than ${limits.maxDepth} levels`);
+  if (parts.length > limits.maxDepth) throw bad(`${what} ${shown} is nested deeper than ${limits.maxDepth} levels`);
   if (name === 'manifest') {
     if (e.type !== 'file') throw bad('manifest is not a regular file');
     return { kind: 'manifest' };
@@ -69,7 +69,7 @@ export function checkEntryKind(e: Pick<TarEntry, 'path' | 'type' | 'mode' | 'raw
 
 /** A hardlink target must name a file inside rootfs/ by the same rules as entry names. */
 export function classifyLinkTarget(linkpath: string, limits: ExtractLimits = DEFAULT_LIMITS): string {
-  const c = classifyEntry({ path: linkpath, type: 'file' }, limits);
+  const c = classifyEntry({ path: linkpath, type: 'file' }, limits, 'hardlink target');
   if (c.kind !== 'rootfs') throw new CapsuleError('hostile-image', `hardlink target ${JSON.stringify(linkpath)} is outside rootfs/`);
   return c.rel;
 }

@@ -64,7 +64,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, reader = new B
       else longPath = cString(text);
       continue;
     }
-    const merged = { ...(globalPax ?? {}), ...(pax ?? {}) } as Partial<Pax>;
+    const merged = setFields(globalPax, pax);
     const path = longPath ?? merged.path ?? h.path ?? '';
     const linkpath = longLink ?? merged.linkpath ?? h.linkpath ?? '';
     let entrySize = size;
@@ -72,6 +72,14 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, reader = new B
       if (size !== 0 && merged.size !== size) throw bad(`inconsistent sizes for ${JSON.stringify(path)}: header ${size}, pax ${merged.size}`);
       entrySize = merged.size;
     }
+    // PAX and base-256 fields can hold values no file can have; they would fail (or be silently
+    // changed) at fchown/futimes time, leaving a tree that never matches its recorded digest.
+    if (!Number.isSafeInteger(entrySize) || entrySize < 0) throw bad(`invalid size for ${JSON.stringify(path)}`);
+    const uid = merged.uid ?? h.uid ?? 0;
+    const gid = merged.gid ?? h.gid ?? 0;
+    if (!validId(uid) || !validId(gid)) throw bad(`invalid owner ${uid}:${gid} for ${JSON.stringify(path)}`);
+    const mtime = merged.mtime ?? h.mtime ?? new Date(0);
+    if (Number.isNaN(mtime.getTime())) throw bad(`invalid modification time for ${JSON.stringify(path)}`);
     pax = null;
     longPath = null;
     longLink = null;
@@ -85,9 +93,9 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, reader = new B
       rawType: t,
       size: type === 'file' ? entrySize : 0,
       mode: (h.mode ?? 0) & 0o7777,
-      uid: merged.uid ?? h.uid ?? 0,
-      gid: merged.gid ?? h.gid ?? 0,
-      mtime: merged.mtime ?? h.mtime ?? new Date(0),
+      uid,
+      gid,
+      mtime,
       linkpath,
       devmajor: h.devmaj ?? 0,
       devminor: h.devmin ?? 0,
@@ -103,6 +111,18 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, reader = new B
     // Whatever the consumer left unread, plus padding, keeps the next header aligned.
     await reader.skip(remaining + (entryPadded - fileBytes));
   }
+}
+
+/** Pax objects hold every field, unset ones as undefined: merge only set ones, so a per-entry header keeps the global header's other values. */
+function setFields(...sources: (Pax | null)[]): Partial<Pax> {
+  const out: Record<string, unknown> = {};
+  for (const src of sources) for (const [k, v] of Object.entries(src ?? {})) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** A Linux uid/gid: 32 bits, and (uid_t)-1 means "no change" to chown. */
+function validId(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0 && n < 0xffffffff;
 }
 
 function cString(b: Buffer): string {

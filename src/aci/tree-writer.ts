@@ -76,7 +76,7 @@ export class TreeWriter {
   /** Applies the rootfs directory's own attributes. */
   setRootAttributes(e: TarEntry): void {
     if (this.layer > 1) return;
-    this.nodes.set('', { type: 'dir', layer: this.layer, explicit: true, mode: e.mode & 0o7777, uid: e.uid, gid: e.gid, mtime: Math.floor(e.mtime.getTime() / 1000), size: 0, digest: '' });
+    this.nodes.set('', { type: 'dir', layer: this.layer, explicit: true, mode: e.mode & 0o7777, uid: e.uid, gid: e.gid, mtime: fsSeconds(e.mtime), size: 0, digest: '' });
   }
 
   async add(e: TarEntry, rel: string): Promise<void> {
@@ -131,7 +131,7 @@ export class TreeWriter {
       mode: e.mode & 0o7777,
       uid: this.chown ? e.uid : this.uid,
       gid: this.chown ? e.gid : this.gid,
-      mtime: Math.floor(e.mtime.getTime() / 1000),
+      mtime: fsSeconds(e.mtime),
     };
   }
 
@@ -184,6 +184,18 @@ export class TreeWriter {
   digest(): string {
     return digestRecords([...this.nodes.entries()]);
   }
+}
+
+/** Largest ustar octal time (year 2242); ext4, btrfs and tmpfs store it exactly, larger values get clamped by the kernel. */
+const MAX_TIME = 0o77777777777;
+
+/**
+ * The mtime this writer sets and records: times before 1970 become 0 (Node's utimes turns a
+ * negative number into "now") and far-future ones the ustar maximum, so the recorded digest
+ * always matches what `digestTree` later reads from disk.
+ */
+function fsSeconds(d: Date): number {
+  return Math.min(Math.max(Math.floor(d.getTime() / 1000), 0), MAX_TIME);
 }
 
 export function digestRecords(records: [string, Pick<NodeRecord, 'type' | 'mode' | 'uid' | 'gid' | 'mtime' | 'size' | 'digest'>][]): string {

@@ -24,7 +24,10 @@ export function formatError(command: string, e: unknown, debug: boolean): string
     if (hint) lines.push(`hint: ${hint}`);
     return lines.join('\n');
   }
+  // Outermost (what failed), the deepest Capsule explanation, then the root cause from below us.
   const parts = [messageOf(outer)];
-  if (inner !== outer) parts.push(messageOf(inner));
+  const deepest = [...chain].reverse().find((c) => c instanceof CapsuleError);
+  if (deepest !== undefined && deepest !== outer) parts.push(messageOf(deepest));
+  if (inner !== outer && inner !== deepest) parts.push(messageOf(inner));
   return `${prefix}${parts.join(': ')}${hint ? ` (${hint})` : ''}`;
 }

@@ -17,6 +17,7 @@ import type { Store } from '../store/store.js';
 import { commitTree, treeBytes } from '../store/tree-store.js';
 import { fsyncDir, tempName } from '../sys/atomic-write.js';
 import { crashPoint } from '../sys/crash-point.js';
+import { AsyncFileWriter } from '../sys/async-file-writer.js';
 import { checkSignerTrustedFor, verifyingStream, type VerifiedSignature } from '../verify/signature.js';
 import type { StoredKey } from '../verify/keystore.js';
 
@@ -73,7 +74,7 @@ export async function importAci(store: Store, src: ImportSource, opts: ImportOpt
 
     const hash = createHash('sha512');
     let size = 0;
-    const blobFd = fs.openSync(tmpBlob, 'wx', 0o600);
+    const blob = await AsyncFileWriter.create(tmpBlob);
     fs.mkdirSync(path.join(tmpTree, 'rootfs'), { recursive: true, mode: 0o700 });
     const writer = new TreeWriter(path.join(tmpTree, 'rootfs'));
     writer.nextLayer();
@@ -85,16 +86,16 @@ export async function importAci(store: Store, src: ImportSource, opts: ImportOpt
           size += c.length;
           checkUnpackedSize(size, compressed, limits);
           hash.update(c);
-          let off = 0;
-          while (off < c.length) off += fs.writeSync(blobFd, c, off, c.length - off);
+          await blob.write(c);
           yield c;
         }
       })();
       ({ manifest, manifestText } = await readAci(tapped, writer));
       crashPoint('after-extract');
-      fs.fsyncSync(blobFd);
-    } finally {
-      fs.closeSync(blobFd);
+      await blob.finish(true);
+    } catch (e) {
+      await blob.abort();
+      throw e;
     }
     const id = imageIdFromHex(hash.digest('hex'));
 
@@ -131,11 +132,14 @@ export async function importAci(store: Store, src: ImportSource, opts: ImportOpt
 async function commitBlob(store: Store, tmp: string, id: ImageId, size: number): Promise<void> {
   const dest = blobPath(store.layout, id);
   fs.mkdirSync(path.dirname(dest), { recursive: true, mode: 0o700 });
-  try {
-    if (fs.statSync(dest).size === size) return;
-  } catch {
-    /* not there yet */
-  }
+  // Already there means verify, not overwrite: keep it only if it still hashes to its name.
+  if (fs.existsSync(dest) && fs.statSync(dest).size === size && (await sha512File(dest)) === id) return;
   fs.renameSync(tmp, dest);
   await fsyncDir(path.dirname(dest));
+}
+
+async function sha512File(file: string): Promise<string> {
+  const h = createHash('sha512');
+  for await (const c of fs.createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) h.update(c);
+  return `sha512-${h.digest('hex')}`;
 }

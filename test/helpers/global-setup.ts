@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -13,14 +14,21 @@ function newestSource(dir: string): number {
   return newest;
 }
 
-/** Integration tests run the real `bin/capsule`; (re)build dist/ when src/ is newer. */
-export default function setup(): void {
+/**
+ * Integration tests run the real `bin/capsule`; (re)build dist/ when src/ is newer. Sample images
+ * are cached in one directory per run, removed at the end.
+ */
+export default function setup(): () => void {
+  const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'capsule-images-'));
+  process.env.CAPSULE_TEST_IMAGE_CACHE = cache;
+  const teardown = (): void => fs.rmSync(cache, { recursive: true, force: true });
   let built = 0;
   try {
     built = fs.statSync(path.join(root, 'dist/cli/main.js')).mtimeMs;
   } catch {
     /* not built yet */
   }
-  if (built > newestSource(path.join(root, 'src')) && built > fs.statSync(path.join(root, 'scripts/build.mjs')).mtimeMs) return;
+  if (built > newestSource(path.join(root, 'src')) && built > fs.statSync(path.join(root, 'scripts/build.mjs')).mtimeMs) return teardown;
   execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs')], { stdio: 'inherit', cwd: root });
+  return teardown;
 }

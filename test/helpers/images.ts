@@ -13,7 +13,8 @@ let cacheDir: string | undefined;
 export function sampleImage(name: 'busybox' | 'probe'): string {
   const hit = cache.get(name);
   if (hit && fs.existsSync(hit)) return hit;
-  cacheDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'capsule-images-'));
+  // One cache per test run, made and removed by the global setup; a private one otherwise.
+  cacheDir ??= process.env.CAPSULE_TEST_IMAGE_CACHE ?? fs.mkdtempSync(path.join(os.tmpdir(), 'capsule-images-'));
   const out = path.join(cacheDir, `${name}.aci`);
   execFileSync('bash', [path.join(ROOT, 'images/build.sh'), name, out], { env: { ...process.env, CAPSULE }, stdio: ['ignore', 'pipe', 'inherit'] });
   cache.set(name, out);

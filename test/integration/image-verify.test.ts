@@ -25,7 +25,7 @@ describe('capsule image verify', () => {
     expect(trees).toHaveLength(1);
     return path.join(trees[0]!.dir, 'rootfs');
   };
-  const verified = (arg: string): string => `successfully verified checksum for image: "${arg}" ("${id}")\n`;
+  const verified = (arg: string): string => `successfully verified checksum for image: "${arg}" ("${id.slice(0, 7 + 64)}")\n`;
 
   beforeAll(async () => {
     w = makeWorld();

@@ -232,7 +232,7 @@ export function registerImage(program: Command, io: Io): void {
           const r = await verifyImageTree(s, img);
           if (r.outcome === 're-rendered') io.err(`tree cache verification failed for image ${JSON.stringify(a)}: expected ${r.expected ?? ''}, found ${r.actual ?? ''}; rendered it again\n`);
           if (r.outcome === 'rendered') io.err(`image ${JSON.stringify(a)} had no rendered tree; rendered it\n`);
-          if (r.outcome === 'verified') io.out(`successfully verified checksum for image: ${JSON.stringify(a)} (${JSON.stringify(img.id)})\n`);
+          if (r.outcome === 'verified') io.out(`successfully verified checksum for image: ${JSON.stringify(a)} (${JSON.stringify(shortImageId(img.id, 64))})\n`);
         }
       });
     });

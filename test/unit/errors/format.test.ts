@@ -8,9 +8,9 @@ const chain = (): CapsuleError =>
   });
 
 describe('formatError', () => {
-  it('prints one line: command, what failed, innermost cause, hint', () => {
+  it('prints one line: command, what failed, the deepest explanation, the root cause, hint', () => {
     const s = formatError('fetch', chain(), false);
-    expect(s).toBe('fetch: verifying example.com/app: Signed digest did not match (check the key)');
+    expect(s).toBe('fetch: verifying example.com/app: signature does not verify: Signed digest did not match (check the key)');
     expect(s.split('\n')).toHaveLength(1);
   });
 
