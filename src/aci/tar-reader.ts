@@ -26,6 +26,7 @@ const TYPES: Record<string, EntryType> = {
 };
 
 const MAX_META = 1024 * 1024;
+const ZERO_BLOCK = Buffer.alloc(512);
 
 const bad = (why: string): CapsuleError => new CapsuleError('bad-archive', why);
 
@@ -46,7 +47,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, reader = new B
       throw bad((e as Error).message);
     }
     if (block === null) throw bad('unexpected end of archive: no end-of-archive marker');
-    if (block.every((b) => b === 0)) return; // end of archive; the caller drains any padding
+    if (block.equals(ZERO_BLOCK)) return; // end of archive; the caller drains any padding
     const h = new Header(block);
     if (!h.cksumValid) throw bad('invalid tar header checksum');
     const size = h.size ?? 0;
@@ -87,6 +88,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, reader = new B
     // Links, directories and devices carry no data; any bytes they claim are skipped, never yielded.
     const entryPadded = Math.ceil(entrySize / 512) * 512;
     let remaining = type === 'file' ? entrySize : 0;
+    let stale = false;
     const entry: TarEntry = {
       path,
       type,
@@ -100,6 +102,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, reader = new B
       devmajor: h.devmaj ?? 0,
       devminor: h.devmin ?? 0,
       data: (async function* () {
+        if (stale) throw bad('an entry was read after the archive moved past it');
         for await (const c of reader.stream(remaining)) {
           remaining -= c.length;
           yield c;
@@ -110,6 +113,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, reader = new B
     yield entry;
     // Whatever the consumer left unread, plus padding, keeps the next header aligned.
     await reader.skip(remaining + (entryPadded - fileBytes));
+    stale = true;
   }
 }
 

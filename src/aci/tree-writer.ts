@@ -28,7 +28,13 @@ const bad = (why: string): CapsuleError => new CapsuleError('hostile-image', why
  * this writer made (so no symlink is ever traversed), files are created with O_EXCL|O_NOFOLLOW,
  * hardlinks may only name regular files already written here. Layers are applied top-down,
  * first writer wins (appc rendering), so nothing is ever overwritten.
+ *
+ * In `replay` mode nothing is written: the same decisions are made and file contents are hashed,
+ * so `digest()` says what a correct rendering must look like (`image verify` compares it with
+ * `digestTree` of the tree on disk). Writing does not hash contents (fetch speed).
  */
+export type WriterMode = 'write' | 'replay';
+
 export class TreeWriter {
   readonly nodes = new Map<string, NodeRecord>();
   private layer = 0;
@@ -41,6 +47,7 @@ export class TreeWriter {
   constructor(
     readonly root: string,
     private readonly limits: ExtractLimits = DEFAULT_LIMITS,
+    readonly mode: WriterMode = 'write',
   ) {
     this.chown = this.uid === 0;
   }
@@ -63,7 +70,7 @@ export class TreeWriter {
       prefix = prefix === '' ? parts[i]! : `${prefix}/${parts[i]!}`;
       const n = this.nodes.get(prefix);
       if (n === undefined) {
-        fs.mkdirSync(this.abs(prefix), 0o700);
+        if (this.writes) fs.mkdirSync(this.abs(prefix), 0o700);
         this.nodes.set(prefix, { type: 'dir', layer: this.layer, explicit: false, mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0, digest: '' });
       } else if (n.type !== 'dir') {
         if (n.layer !== this.layer) return false; // a higher layer replaced this directory
@@ -98,7 +105,7 @@ export class TreeWriter {
     const p = this.abs(rel);
     switch (e.type) {
       case 'directory':
-        fs.mkdirSync(p, 0o700);
+        if (this.writes) fs.mkdirSync(p, 0o700);
         this.nodes.set(rel, { type: 'dir', layer: this.layer, explicit: true, ...this.attrs(e), size: 0, digest: '' });
         return;
       case 'file':
@@ -106,10 +113,12 @@ export class TreeWriter {
         return;
       case 'symlink': {
         if (e.linkpath === '' || Buffer.byteLength(e.linkpath) > this.limits.maxPathBytes) throw bad(`symlink "rootfs/${rel}" has an empty or too long target`);
-        fs.symlinkSync(e.linkpath, p);
         const a = this.attrs(e);
-        if (this.chown) fs.lchownSync(p, a.uid, a.gid);
-        fs.lutimesSync(p, a.mtime, a.mtime);
+        if (this.writes) {
+          fs.symlinkSync(e.linkpath, p);
+          if (this.chown) fs.lchownSync(p, a.uid, a.gid);
+          fs.lutimesSync(p, a.mtime, a.mtime);
+        }
         this.nodes.set(rel, { type: 'symlink', layer: this.layer, explicit: true, ...a, mode: 0o777, size: 0, digest: e.linkpath });
         return;
       }
@@ -117,7 +126,7 @@ export class TreeWriter {
         const target = classifyLinkTarget(e.linkpath, this.limits);
         const t = this.nodes.get(target);
         if (t === undefined || t.type !== 'file') throw bad(`hardlink "rootfs/${rel}" points to ${JSON.stringify(e.linkpath)}, which is not a regular file written earlier in this image`);
-        fs.linkSync(this.abs(target), p);
+        if (this.writes) fs.linkSync(this.abs(target), p);
         this.nodes.set(rel, { ...t, layer: this.layer });
         return;
       }
@@ -135,22 +144,33 @@ export class TreeWriter {
     };
   }
 
+  private get writes(): boolean {
+    return this.mode === 'write';
+  }
+
   private async writeFile(e: TarEntry, rel: string, p: string): Promise<void> {
-    const fd = fs.openSync(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-    const hash = createHash('sha256');
+    const a = this.attrs(e);
     let size = 0;
-    try {
+    if (!this.writes) {
+      const hash = createHash('sha256');
       for await (const chunk of e.data) {
         hash.update(chunk);
+        size += chunk.length;
+      }
+      this.nodes.set(rel, { type: 'file', layer: this.layer, explicit: true, ...a, size, digest: hash.digest('hex') });
+      return;
+    }
+    const fd = fs.openSync(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    try {
+      for await (const chunk of e.data) {
         let off = 0;
         while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
         size += chunk.length;
       }
-      const a = this.attrs(e);
       if (this.chown) fs.fchownSync(fd, a.uid, a.gid);
       fs.fchmodSync(fd, a.mode);
       fs.futimesSync(fd, a.mtime, a.mtime);
-      this.nodes.set(rel, { type: 'file', layer: this.layer, explicit: true, ...a, size, digest: hash.digest('hex') });
+      this.nodes.set(rel, { type: 'file', layer: this.layer, explicit: true, ...a, size, digest: '' });
     } finally {
       fs.closeSync(fd);
     }
@@ -160,7 +180,7 @@ export class TreeWriter {
   removeFile(rel: string): void {
     const n = this.nodes.get(rel);
     if (n === undefined || n.type === 'dir') return;
-    fs.unlinkSync(this.abs(rel));
+    if (this.writes) fs.unlinkSync(this.abs(rel));
     this.nodes.delete(rel);
   }
 
@@ -174,14 +194,16 @@ export class TreeWriter {
       if (!this.chown) {
         n.uid = this.uid;
         n.gid = this.gid;
-      } else fs.chownSync(p, n.uid, n.gid);
+      } else if (this.writes) fs.chownSync(p, n.uid, n.gid);
+      if (!this.writes) continue;
       fs.chmodSync(p, n.mode);
       fs.utimesSync(p, n.mtime, n.mtime);
     }
   }
 
-  /** A digest of the tree as written; `digestTree` recomputes it from disk for `image verify`. */
+  /** The digest a correct tree has; meaningful in `replay` mode (writing does not hash contents). */
   digest(): string {
+    if (this.writes) throw new Error('TreeWriter.digest() needs replay mode');
     return digestRecords([...this.nodes.entries()]);
   }
 }

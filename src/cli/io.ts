@@ -1,3 +1,5 @@
+import type { Interface } from 'node:readline';
+
 /** Everything a command may say or ask; tests pass a recording Io. */
 export interface Io {
   out(s: string): void;
@@ -9,7 +11,7 @@ export interface Io {
 }
 
 export function processIo(): Io {
-  let rl: import('node:readline').Interface | undefined;
+  let rl: Interface | undefined;
   let lines: AsyncIterator<string> | undefined;
   return {
     out: (s) => process.stdout.write(s),

@@ -117,7 +117,7 @@ export async function importAci(store: Store, src: ImportSource, opts: ImportOpt
     writer.finish();
     const treeId = treeIdOf(plan);
     crashPoint('before-tree-commit');
-    await commitTree(store, tmpTree, { id: treeId, imageId: id, deps: plan.map((l) => l.id), size: treeBytes(writer.nodes.values()), digest: writer.digest(), created: now() });
+    await commitTree(store, tmpTree, { id: treeId, imageId: id, deps: plan.map((l) => l.id), size: treeBytes(writer.nodes.values()), created: now() });
     crashPoint('before-index');
     upsertImage(store.db, { id, name: manifest.name, labels: labelsOf(manifest), manifest, manifestText, size, latest: opts.latest ?? false }, now());
     return { id, manifest, signer };

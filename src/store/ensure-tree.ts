@@ -35,7 +35,7 @@ export async function ensureTree(store: Store, img: ImageRecord, now = Date.now(
   try {
     fs.mkdirSync(tmp, { mode: 0o700 });
     const w = await renderInto(store, path.join(tmp, 'rootfs'), plan);
-    const rec: TreeRecord = { id, imageId: img.id, deps: plan.map((l) => l.id), size: treeBytes(w.nodes.values()), digest: w.digest(), created: now };
+    const rec: TreeRecord = { id, imageId: img.id, deps: plan.map((l) => l.id), size: treeBytes(w.nodes.values()), created: now };
     await commitTree(store, tmp, rec);
     return { tree: rec, rootfs: path.join(treePath(store.layout, id), 'rootfs') };
   } finally {

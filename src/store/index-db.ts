@@ -24,7 +24,6 @@ const MIGRATIONS: string[] = [
      image_id TEXT NOT NULL,
      deps TEXT NOT NULL,
      size INTEGER NOT NULL,
-     digest TEXT NOT NULL,
      created INTEGER NOT NULL
    );
    CREATE INDEX trees_image ON trees(image_id);

@@ -5,12 +5,11 @@ export interface TreeRecord {
   imageId: string;
   deps: string[];
   size: number;
-  digest: string;
   created: number;
 }
 
-interface Row { id: string; image_id: string; deps: string; size: number; digest: string; created: number }
-const fromRow = (r: Row): TreeRecord => ({ id: r.id, imageId: r.image_id, deps: JSON.parse(r.deps) as string[], size: r.size, digest: r.digest, created: r.created });
+interface Row { id: string; image_id: string; deps: string; size: number; created: number }
+const fromRow = (r: Row): TreeRecord => ({ id: r.id, imageId: r.image_id, deps: JSON.parse(r.deps) as string[], size: r.size, created: r.created });
 
 export function getTree(db: Db, id: string): TreeRecord | undefined {
   const r = db.prepare('SELECT * FROM trees WHERE id = ?').get(id) as Row | undefined;
@@ -26,7 +25,7 @@ export function listTrees(db: Db): TreeRecord[] {
 }
 
 export function upsertTree(db: Db, t: TreeRecord): void {
-  db.prepare('INSERT OR REPLACE INTO trees (id, image_id, deps, size, digest, created) VALUES (?, ?, ?, ?, ?, ?)').run(t.id, t.imageId, JSON.stringify(t.deps), t.size, t.digest, t.created);
+  db.prepare('INSERT OR REPLACE INTO trees (id, image_id, deps, size, created) VALUES (?, ?, ?, ?, ?)').run(t.id, t.imageId, JSON.stringify(t.deps), t.size, t.created);
 }
 
 export function deleteTree(db: Db, id: string): void {

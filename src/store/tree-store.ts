@@ -18,7 +18,7 @@ export function treeIsRendered(store: Store, id: string): boolean {
  */
 export async function commitTree(store: Store, tmp: string, rec: TreeRecord): Promise<void> {
   const marker = path.join(tmp, RENDERED_MARKER);
-  fs.writeFileSync(marker, `${JSON.stringify({ digest: rec.digest, size: rec.size, deps: rec.deps })}\n`, { mode: 0o600 });
+  fs.writeFileSync(marker, `${JSON.stringify({ size: rec.size, deps: rec.deps })}\n`, { mode: 0o600 });
   const fd = fs.openSync(marker, 'r');
   fs.fsyncSync(fd);
   fs.closeSync(fd);

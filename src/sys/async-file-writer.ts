@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 export class AsyncFileWriter {
   private position = 0;
   private readonly inFlight: Promise<void>[] = [];
-  private failure: unknown;
+  private failure: Error | undefined;
 
   private constructor(
     private readonly handle: fs.FileHandle,
@@ -24,7 +24,7 @@ export class AsyncFileWriter {
     this.position += buf.length;
     this.inFlight.push(
       writeAll(this.handle, buf, at).catch((e: unknown) => {
-        this.failure ??= e;
+        this.failure ??= e instanceof Error ? e : new Error(String(e));
       }),
     );
     if (this.inFlight.length >= this.maxInFlight) await this.inFlight.shift();

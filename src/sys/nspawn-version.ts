@@ -1,5 +1,4 @@
 import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 
 export const NSPAWN_CANDIDATES = ['/usr/bin/systemd-nspawn', '/bin/systemd-nspawn'];
 

@@ -13,8 +13,7 @@ describe('findNspawn', () => {
   it('agrees with `systemd-nspawn --version` on this host', async (ctx) => {
     const nspawn = NSPAWN_CANDIDATES.find((c) => fs.existsSync(c));
     if (!nspawn) {
-      console.log('skipped: systemd-nspawn is not installed (apt-get install systemd-container)');
-      ctx.skip();
+      ctx.skip('systemd-nspawn is not installed (apt-get install systemd-container)');
       return;
     }
     const real = /systemd\s+(\d+)/.exec(execFileSync(nspawn, ['--version'], { encoding: 'utf8' }))?.[1];
