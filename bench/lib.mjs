@@ -82,7 +82,7 @@ export function timed(cmd, args, opts = {}) {
 export function ensureBuilt() {
   if (process.env.BENCH_CAPSULE) return path.resolve(process.env.BENCH_CAPSULE);
   const dist = path.join(REPO, 'dist');
-  const mainJs = path.join(dist, 'cli', 'main.js');
+  const mainJs = path.join(dist, 'cli', 'main.cjs');
   if (!fs.existsSync(mainJs)) sleepMs(3000); // maybe mid-rebuild: give it a moment
   if (process.env.BENCH_BUILD === '1' || !fs.existsSync(mainJs)) {
     console.error('bench: building dist/ (npm run build)');
@@ -101,6 +101,7 @@ export function ensureBuilt() {
       fs.mkdirSync(path.join(snap, 'bin'), { recursive: true });
       fs.cpSync(dist, path.join(snap, 'dist'), { recursive: true });
       fs.copyFileSync(path.join(REPO, 'bin', 'capsule'), bin);
+      fs.copyFileSync(path.join(REPO, 'bin', 'package.json'), path.join(snap, 'bin', 'package.json'));
       fs.chmodSync(bin, 0o755);
       const r = spawnSync(bin, ['version'], { encoding: 'utf8', timeout: 30_000 });
       if (r.status === 0) break;

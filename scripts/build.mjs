@@ -1,5 +1,6 @@
-// Bundles the CLI into dist/ with esbuild: one file per lazily loaded part instead of dozens of
-// modules, which keeps `capsule` start-up close to `node -e 0` (bench/startup.mjs).
+// Bundles the CLI into one CommonJS file, dist/cli/main.cjs, with esbuild. One file loaded by
+// Node's CommonJS loader starts much faster than dozens of ES modules (bench/startup.mjs): parts a
+// command does not use are wrapped by esbuild and only compiled when first imported.
 // Types are checked separately (`npm run typecheck`); this only transpiles and bundles.
 // The new dist/ is built beside the old one and swapped in by rename, so a `capsule` process
 // started meanwhile (another test run) never sees a half-written dist/.
@@ -14,17 +15,15 @@ rmSync(tmp, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   entryPoints: ['src/cli/main.ts'],
-  outbase: 'src',
-  outdir: tmp,
+  outfile: path.join(tmp, 'cli/main.cjs'),
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // Native and very large packages stay in node_modules and load on first use.
-  external: ['better-sqlite3', 'openpgp'],
-  banner: { js: "import { createRequire as __capsuleRequire } from 'node:module'; const require = __capsuleRequire(import.meta.url);" },
-  chunkNames: 'chunks/[name]-[hash]',
+  // Native and large packages stay in node_modules and are required on first use.
+  external: ['better-sqlite3', 'openpgp', 'tar'],
+  define: { 'import.meta.url': '__capsuleModuleUrl' },
+  banner: { js: "const __capsuleModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });
 const dist = path.join(root, 'dist');

@@ -24,7 +24,7 @@ export default function setup(): () => void {
   const teardown = (): void => fs.rmSync(cache, { recursive: true, force: true });
   let built = 0;
   try {
-    built = fs.statSync(path.join(root, 'dist/cli/main.js')).mtimeMs;
+    built = fs.statSync(path.join(root, 'dist/cli/main.cjs')).mtimeMs;
   } catch {
     /* not built yet */
   }
