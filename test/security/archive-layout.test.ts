@@ -8,47 +8,26 @@ import zlib from 'node:zlib';
 import { Header } from 'tar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { END_OF_ARCHIVE, encodeHeader, padding } from '../../src/aci/tar-writer.js';
-import { errorLines, makeWorld, type RunResult, type World } from '../helpers/cli.js';
+import { expectRejected, makeVictim, snapshot } from '../helpers/victim.js';
+import { makeWorld, type RunResult, type World } from '../helpers/cli.js';
 import { manifestJson, rawTar, simpleAci, type RawEntry } from '../helpers/images.js';
 
 const ROOTFS: RawEntry = { path: 'rootfs/', type: 'Directory' };
 const MANIFEST: RawEntry = { path: 'manifest', body: manifestJson('example.com/hostile') };
 
-const SIG_OFF = 'warning: image signature verification has been disabled';
-const SECRET = 'victim data: must never change\n';
 
 let world: World;
 let victim: string;
 
 beforeEach(() => {
   world = makeWorld('capsule-sec-');
-  victim = path.join(world.base, 'victim');
-  fs.mkdirSync(victim);
-  fs.writeFileSync(path.join(victim, 'secret'), SECRET);
+  victim = makeVictim(world);
 });
 afterEach(() => world.cleanup());
 
-/** Type, mode, link count, size, mtime and content of everything under `root` except `skip`. */
-function snapshot(root: string, skip: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string): void => {
-    for (const name of fs.readdirSync(dir)) {
-      const p = path.join(dir, name);
-      if (p === skip) continue;
-      const st = fs.lstatSync(p);
-      const what = st.isSymbolicLink() ? `link:${fs.readlinkSync(p)}` : st.isFile() ? createHash('sha256').update(fs.readFileSync(p)).digest('hex') : st.isDirectory() ? 'dir' : 'special';
-      out[path.relative(root, p)] = `${(st.mode & 0o177777).toString(8)} n${st.nlink} ${st.size} ${st.mtimeMs} ${what}`;
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(root);
-  return out;
-}
+const expectRefusal = (r: RunResult, before: Record<string, string>, problem: RegExp): Promise<string> => expectRejected(world, victim, r, before, problem, { unsigned: true });
 
-/** Every path under `dir` (none when it does not exist). */
-function listAll(dir: string): string[] {
-  return fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as string[]) : [];
-}
+
 
 /** Fetches an unsigned image: `rootfs/` + entries + manifest, or exactly the given bytes. */
 async function fetchHostile(image: RawEntry[] | Buffer): Promise<{ r: RunResult; before: Record<string, string> }> {
@@ -59,29 +38,6 @@ async function fetchHostile(image: RawEntry[] | Buffer): Promise<{ r: RunResult;
   return { r, before };
 }
 
-async function expectRejected(r: RunResult, before: Record<string, string>, problem: RegExp): Promise<void> {
-  // The victim first, so an escape is reported as such: same content, link count, mode and mtime;
-  // nothing new beside it or anywhere outside the store.
-  expect(fs.readdirSync(victim)).toEqual(['secret']);
-  expect(fs.readFileSync(path.join(victim, 'secret'), 'utf8')).toBe(SECRET);
-  expect(fs.lstatSync(path.join(victim, 'secret')).nlink).toBe(1);
-  expect(snapshot(world.base, world.dir)).toEqual(before);
-  // Nothing stored: no image, no blob, no tree, no temp leftovers.
-  const list = await world.run(['image', 'list', '--format', 'json']);
-  expect(list.code).toBe(0);
-  expect(JSON.parse(list.stdout)).toEqual([]);
-  expect(listAll(path.join(world.dir, 'cas', 'tmp'))).toEqual([]);
-  expect(listAll(path.join(world.dir, 'tree'))).toEqual([]);
-  expect(listAll(path.join(world.dir, 'cas', 'blob')).filter((p) => !fs.statSync(path.join(world.dir, 'cas', 'blob', p)).isDirectory())).toEqual([]);
-  // Then the refusal itself: exit 254, one line naming the problem.
-  expect(r.code, r.stderr).toBe(254);
-  expect(r.stdout).toBe('');
-  const lines = errorLines(r);
-  expect(lines.filter((l) => l.includes(SIG_OFF))).toHaveLength(1);
-  const errors = lines.filter((l) => !l.includes(SIG_OFF));
-  expect(errors).toHaveLength(1);
-  expect(errors[0]).toMatch(problem);
-}
 
 /** A PAX extended header with the given records ("<len> key=value\n", the length counting itself). */
 function paxHeader(records: [string, string][]): Buffer {
@@ -106,12 +62,12 @@ const sha512 = (b: Buffer): string => createHash('sha512').update(b).digest('hex
 describe('manifest', () => {
   it('manifest that is not JSON', async () => {
     const { r, before } = await fetchHostile(rawTar([ROOTFS, { path: 'manifest', body: '{"acKind": "ImageManifest", ' }], { gzip: true }));
-    await expectRejected(r, before, /manifest: not valid JSON/);
+    await expectRefusal(r, before, /manifest: not valid JSON/);
   });
 
   it('manifest nested 10,000 arrays deep', async () => {
     const { r, before } = await fetchHostile(rawTar([ROOTFS, { path: 'manifest', body: `${'['.repeat(10_000)}${']'.repeat(10_000)}` }], { gzip: true }));
-    await expectRejected(r, before, /manifest: nested deeper than 64 levels/);
+    await expectRefusal(r, before, /manifest: nested deeper than 64 levels/);
   });
 
   it.each([
@@ -119,29 +75,29 @@ describe('manifest', () => {
     ['a/../b', /name: "a\/\.\.\/b" .*"\.\."/],
   ])('manifest with the invalid name %j', async (name, problem) => {
     const { r, before } = await fetchHostile(simpleAci(name, [{ path: 'rootfs/f', body: 'x' }]));
-    await expectRejected(r, before, problem);
+    await expectRefusal(r, before, problem);
   });
 
   it('two manifests with different names', async () => {
     const { r, before } = await fetchHostile(rawTar([ROOTFS, MANIFEST, { path: 'manifest', body: manifestJson('example.com/other') }], { gzip: true }));
-    await expectRejected(r, before, /duplicate file entry in archive: "manifest"/);
+    await expectRefusal(r, before, /duplicate file entry in archive: "manifest"/);
   });
 });
 
 describe('layout', () => {
   it('missing manifest', async () => {
     const { r, before } = await fetchHostile(rawTar([ROOTFS, { path: 'rootfs/f', body: 'x' }], { gzip: true }));
-    await expectRejected(r, before, /no image manifest found in layout/);
+    await expectRefusal(r, before, /no image manifest found in layout/);
   });
 
   it('missing rootfs directory', async () => {
     const { r, before } = await fetchHostile(rawTar([MANIFEST], { gzip: true }));
-    await expectRejected(r, before, /no rootfs found in layout/);
+    await expectRefusal(r, before, /no rootfs found in layout/);
   });
 
   it('extra top-level file', async () => {
     const { r, before } = await fetchHostile(simpleAci('example.com/hostile', [{ path: 'extra', body: 'x' }]));
-    await expectRejected(r, before, /unrecognized file path in layout: "extra"/);
+    await expectRefusal(r, before, /unrecognized file path in layout: "extra"/);
   });
 });
 
@@ -149,35 +105,35 @@ describe('tar and gzip framing', () => {
   it('truncated gzip stream', async () => {
     const whole = simpleAci('example.com/hostile', [{ path: 'rootfs/f', body: Buffer.from(createHash('sha512').update('seed').digest('hex').repeat(2000)) }]);
     const { r, before } = await fetchHostile(whole.subarray(0, Math.floor(whole.length / 2)));
-    await expectRejected(r, before, /decompressing gzip: unexpected end of file/);
+    await expectRefusal(r, before, /decompressing gzip: unexpected end of file/);
   });
 
   it('tar cut inside an entry (the gzip stream itself is complete)', async () => {
     const tar = rawTar([ROOTFS, { path: 'rootfs/f', body: 'x'.repeat(10_000) }, MANIFEST]);
     const { r, before } = await fetchHostile(zlib.gzipSync(tar.subarray(0, 4096)));
-    await expectRejected(r, before, /unexpected end of archive inside an entry/);
+    await expectRefusal(r, before, /unexpected end of archive inside an entry/);
   });
 
   it('tar without an end-of-archive marker', async () => {
     const { r, before } = await fetchHostile(zlib.gzipSync(plainTar([ROOTFS, { path: 'rootfs/f', body: 'x' }, MANIFEST])));
-    await expectRejected(r, before, /unexpected end of archive: no end-of-archive marker/);
+    await expectRefusal(r, before, /unexpected end of archive: no end-of-archive marker/);
   });
 
   it.each([7, 3])('PAX size %d that disagrees with the ustar size 5', async (paxSize) => {
     const tar = Buffer.concat([plainTar([ROOTFS]), paxHeader([['size', String(paxSize)]]), fileEntry('rootfs/f', 'hello'), plainTar([MANIFEST]), END_OF_ARCHIVE]);
     const { r, before } = await fetchHostile(zlib.gzipSync(tar));
-    await expectRejected(r, before, new RegExp(`inconsistent sizes for "rootfs/f": header 5, pax ${paxSize}`));
+    await expectRefusal(r, before, new RegExp(`inconsistent sizes for "rootfs/f": header 5, pax ${paxSize}`));
   });
 
   it('PAX owner no file can have (uid=-1, which chown reads as "leave unchanged")', async () => {
     const tar = Buffer.concat([plainTar([ROOTFS]), paxHeader([['uid', '-1']]), fileEntry('rootfs/f', 'hello'), plainTar([MANIFEST]), END_OF_ARCHIVE]);
     const { r, before } = await fetchHostile(zlib.gzipSync(tar));
-    await expectRejected(r, before, /invalid owner -1:0 for "rootfs\/f"/);
+    await expectRefusal(r, before, /invalid owner -1:0 for "rootfs\/f"/);
   });
 
   it('bytes after the gzip stream that are not zeros are refused (not a gzip member)', async () => {
     const { r, before } = await fetchHostile(Buffer.concat([simpleAci('example.com/hostile'), Buffer.from('trailing junk')]));
-    await expectRejected(r, before, /decompressing gzip: incorrect header check/);
+    await expectRefusal(r, before, /decompressing gzip: incorrect header check/);
   });
 });
 

@@ -3,51 +3,27 @@
 // duplicates, device nodes, FIFOs and setuid files. Each test keeps a victim directory beside
 // the store and checks it afterwards; the image is unsigned (--insecure-options=image) so
 // only the archive checks can reject it (test/security/signed-hostile.test.ts signs one).
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { errorLines, makeWorld, type RunResult, type World } from '../helpers/cli.js';
+import { expectRejected, makeVictim, climb, snapshot, listAll } from '../helpers/victim.js';
+import { makeWorld, type RunResult, type World } from '../helpers/cli.js';
 import { manifestJson, rawTar, simpleAci, type RawEntry } from '../helpers/images.js';
 
-const SIG_OFF = 'warning: image signature verification has been disabled';
-const SECRET = 'victim data: must never change\n';
 
 let world: World;
 let victim: string;
 
 beforeEach(() => {
   world = makeWorld('capsule-sec-');
-  victim = path.join(world.base, 'victim');
-  fs.mkdirSync(victim);
-  fs.writeFileSync(path.join(victim, 'secret'), SECRET);
+  victim = makeVictim(world);
 });
 afterEach(() => world.cleanup());
 
-/** Enough ".." to climb from any extraction directory to "/", then down to `abs`. */
-const climb = (abs: string): string => `${'../'.repeat(40)}${abs.slice(1)}`;
+const expectRefusal = (r: RunResult, before: Record<string, string>, problem: RegExp): Promise<string> => expectRejected(world, victim, r, before, problem, { unsigned: true });
 
-/** Type, mode, link count, size, mtime and content of everything under `root` except `skip`. */
-function snapshot(root: string, skip: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string): void => {
-    for (const name of fs.readdirSync(dir)) {
-      const p = path.join(dir, name);
-      if (p === skip) continue;
-      const st = fs.lstatSync(p);
-      const what = st.isSymbolicLink() ? `link:${fs.readlinkSync(p)}` : st.isFile() ? createHash('sha256').update(fs.readFileSync(p)).digest('hex') : st.isDirectory() ? 'dir' : 'special';
-      out[path.relative(root, p)] = `${(st.mode & 0o177777).toString(8)} n${st.nlink} ${st.size} ${st.mtimeMs} ${what}`;
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(root);
-  return out;
-}
 
-/** Every path under `dir` (none when it does not exist). */
-function listAll(dir: string): string[] {
-  return fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as string[]) : [];
-}
+
 
 /** Fetches an unsigned image: `rootfs/` + entries + manifest, or exactly the given bytes. */
 async function fetchHostile(image: RawEntry[] | Buffer): Promise<{ r: RunResult; before: Record<string, string> }> {
@@ -58,46 +34,23 @@ async function fetchHostile(image: RawEntry[] | Buffer): Promise<{ r: RunResult;
   return { r, before };
 }
 
-async function expectRejected(r: RunResult, before: Record<string, string>, problem: RegExp): Promise<void> {
-  // The victim first, so an escape is reported as such: same content, link count, mode and mtime;
-  // nothing new beside it or anywhere outside the store.
-  expect(fs.readdirSync(victim)).toEqual(['secret']);
-  expect(fs.readFileSync(path.join(victim, 'secret'), 'utf8')).toBe(SECRET);
-  expect(fs.lstatSync(path.join(victim, 'secret')).nlink).toBe(1);
-  expect(snapshot(world.base, world.dir)).toEqual(before);
-  // Nothing stored: no image, no blob, no tree, no temp leftovers.
-  const list = await world.run(['image', 'list', '--format', 'json']);
-  expect(list.code).toBe(0);
-  expect(JSON.parse(list.stdout)).toEqual([]);
-  expect(listAll(path.join(world.dir, 'cas', 'tmp'))).toEqual([]);
-  expect(listAll(path.join(world.dir, 'tree'))).toEqual([]);
-  expect(listAll(path.join(world.dir, 'cas', 'blob')).filter((p) => !fs.statSync(path.join(world.dir, 'cas', 'blob', p)).isDirectory())).toEqual([]);
-  // Then the refusal itself: exit 254, one line naming the problem.
-  expect(r.code, r.stderr).toBe(254);
-  expect(r.stdout).toBe('');
-  const lines = errorLines(r);
-  expect(lines.filter((l) => l.includes(SIG_OFF))).toHaveLength(1);
-  const errors = lines.filter((l) => !l.includes(SIG_OFF));
-  expect(errors).toHaveLength(1);
-  expect(errors[0]).toMatch(problem);
-}
 
 describe('path traversal in entry names', () => {
   // Joined naively onto the temp tree this lands in the store's cas/tmp (the leftover checks see it);
   // the next case climbs all the way to the real victim.
   it('".." entry name (rootfs/../../victim/x)', async () => {
     const { r, before } = await fetchHostile([{ path: 'rootfs/../../victim/x', body: 'pwned' }]);
-    await expectRejected(r, before, /entry name "rootfs\/\.\.\/\.\.\/victim\/x" contains "\.\."/);
+    await expectRefusal(r, before, /entry name "rootfs\/\.\.\/\.\.\/victim\/x" contains "\.\."/);
   });
 
   it('".." entry name deep enough to reach the victim from the extraction root', async () => {
     const { r, before } = await fetchHostile([{ path: `rootfs/${climb(victim)}/x`, body: 'pwned' }]);
-    await expectRejected(r, before, /entry name ".*" contains "\.\."/);
+    await expectRefusal(r, before, /entry name ".*" contains "\.\."/);
   });
 
   it('absolute entry name pointing into the victim directory', async () => {
     const { r, before } = await fetchHostile([{ path: `${victim}/x`, body: 'pwned' }]);
-    await expectRejected(r, before, /absolute entry name ".*\/victim\/x"/);
+    await expectRefusal(r, before, /absolute entry name ".*\/victim\/x"/);
   });
 });
 
@@ -107,7 +60,7 @@ describe('writing through a symlink', () => {
       { path: 'rootfs/a', type: 'SymbolicLink', linkpath: victim },
       { path: 'rootfs/a/pwned', body: 'pwned' },
     ]);
-    await expectRejected(r, before, /entry "rootfs\/a\/pwned" would be written through the symlink "rootfs\/a"/);
+    await expectRefusal(r, before, /entry "rootfs\/a\/pwned" would be written through the symlink "rootfs\/a"/);
   });
 
   it('relative ../../.. symlink to the victim, then a file written through it', async () => {
@@ -115,7 +68,7 @@ describe('writing through a symlink', () => {
       { path: 'rootfs/a', type: 'SymbolicLink', linkpath: climb(victim) },
       { path: 'rootfs/a/pwned', body: 'pwned' },
     ]);
-    await expectRejected(r, before, /entry "rootfs\/a\/pwned" would be written through the symlink "rootfs\/a"/);
+    await expectRefusal(r, before, /entry "rootfs\/a\/pwned" would be written through the symlink "rootfs\/a"/);
   });
 
   it('symlink to a symlink to the victim, then a directory and file written through the chain', async () => {
@@ -125,31 +78,31 @@ describe('writing through a symlink', () => {
       { path: 'rootfs/a/sub/', type: 'Directory' },
       { path: 'rootfs/a/sub/pwned', body: 'pwned' },
     ]);
-    await expectRejected(r, before, /would be written through the symlink "rootfs\/a"/);
+    await expectRefusal(r, before, /would be written through the symlink "rootfs\/a"/);
   });
 
   it('rootfs itself is a symlink to the victim', async () => {
     const { r, before } = await fetchHostile(
       rawTar([{ path: 'rootfs', type: 'SymbolicLink', linkpath: victim }, { path: 'rootfs/pwned', body: 'pwned' }, { path: 'manifest', body: manifestJson('example.com/hostile') }], { gzip: true }),
     );
-    await expectRejected(r, before, /rootfs is not a directory/);
+    await expectRefusal(r, before, /rootfs is not a directory/);
   });
 });
 
 describe('hardlinks to files outside the image', () => {
   it('hardlink with linkpath ../../victim/secret', async () => {
     const { r, before } = await fetchHostile([{ path: 'rootfs/h', type: 'Link', linkpath: '../../victim/secret' }]);
-    await expectRejected(r, before, /hardlink target "\.\.\/\.\.\/victim\/secret" contains "\.\."/);
+    await expectRefusal(r, before, /hardlink target "\.\.\/\.\.\/victim\/secret" contains "\.\."/);
   });
 
   it('hardlink with a linkpath climbing to the victim from the extraction root', async () => {
     const { r, before } = await fetchHostile([{ path: 'rootfs/h', type: 'Link', linkpath: `rootfs/${climb(victim)}/secret` }]);
-    await expectRejected(r, before, /hardlink target ".*" contains "\.\."/);
+    await expectRefusal(r, before, /hardlink target ".*" contains "\.\."/);
   });
 
   it('hardlink with an absolute linkpath to the victim', async () => {
     const { r, before } = await fetchHostile([{ path: 'rootfs/h', type: 'Link', linkpath: `${victim}/secret` }]);
-    await expectRejected(r, before, /absolute hardlink target ".*\/victim\/secret"/);
+    await expectRefusal(r, before, /absolute hardlink target ".*\/victim\/secret"/);
   });
 
   it('hardlink to a symlink that points at the victim', async () => {
@@ -157,7 +110,7 @@ describe('hardlinks to files outside the image', () => {
       { path: 'rootfs/s', type: 'SymbolicLink', linkpath: `${victim}/secret` },
       { path: 'rootfs/h', type: 'Link', linkpath: 'rootfs/s' },
     ]);
-    await expectRejected(r, before, /hardlink "rootfs\/h" points to "rootfs\/s", which is not a regular file/);
+    await expectRefusal(r, before, /hardlink "rootfs\/h" points to "rootfs\/s", which is not a regular file/);
   });
 
   it('hardlink whose target path goes through a symlink to the victim', async () => {
@@ -165,19 +118,19 @@ describe('hardlinks to files outside the image', () => {
       { path: 'rootfs/d', type: 'SymbolicLink', linkpath: victim },
       { path: 'rootfs/h', type: 'Link', linkpath: 'rootfs/d/secret' },
     ]);
-    await expectRejected(r, before, /hardlink "rootfs\/h" points to "rootfs\/d\/secret", which is not a regular file/);
+    await expectRefusal(r, before, /hardlink "rootfs\/h" points to "rootfs\/d\/secret", which is not a regular file/);
   });
 });
 
 describe('duplicate entries', () => {
   it('the same file twice', async () => {
     const { r, before } = await fetchHostile([{ path: 'rootfs/f', body: 'first' }, { path: 'rootfs/f', body: 'second' }]);
-    await expectRejected(r, before, /duplicate file entry in archive: "rootfs\/f"/);
+    await expectRefusal(r, before, /duplicate file entry in archive: "rootfs\/f"/);
   });
 
   it('the same file twice, spelled differently (./rootfs/f)', async () => {
     const { r, before } = await fetchHostile([{ path: 'rootfs/f', body: 'first' }, { path: './rootfs/f', body: 'second' }]);
-    await expectRejected(r, before, /duplicate file entry in archive: "rootfs\/f"/);
+    await expectRefusal(r, before, /duplicate file entry in archive: "rootfs\/f"/);
   });
 
   it('directory, then a symlink to the victim with the same name, then a file through it (CVE-2021-32803)', async () => {
@@ -186,7 +139,7 @@ describe('duplicate entries', () => {
       { path: 'rootfs/d', type: 'SymbolicLink', linkpath: victim },
       { path: 'rootfs/d/pwned', body: 'pwned' },
     ]);
-    await expectRejected(r, before, /duplicate file entry in archive: "rootfs\/d"/);
+    await expectRefusal(r, before, /duplicate file entry in archive: "rootfs\/d"/);
   });
 
   it('implicit parent directory, then a symlink with its name, then a file through it', async () => {
@@ -195,34 +148,34 @@ describe('duplicate entries', () => {
       { path: 'rootfs/d', type: 'SymbolicLink', linkpath: victim },
       { path: 'rootfs/d/pwned', body: 'pwned' },
     ]);
-    await expectRejected(r, before, /duplicate file entry in archive: "rootfs\/d"/);
+    await expectRefusal(r, before, /duplicate file entry in archive: "rootfs\/d"/);
   });
 });
 
 describe('device nodes, FIFOs and privilege bits', () => {
   it('character device (/dev/mem: 1,1)', async () => {
     const { r, before } = await fetchHostile([{ path: 'rootfs/mem', type: 'CharacterDevice', devmaj: 1, devmin: 1, mode: 0o666 }]);
-    await expectRejected(r, before, /device node "rootfs\/mem" is not allowed/);
+    await expectRefusal(r, before, /device node "rootfs\/mem" is not allowed/);
   });
 
   it('block device (8,0)', async () => {
     const { r, before } = await fetchHostile([{ path: 'rootfs/sda', type: 'BlockDevice', devmaj: 8, devmin: 0, mode: 0o666 }]);
-    await expectRejected(r, before, /device node "rootfs\/sda" is not allowed/);
+    await expectRefusal(r, before, /device node "rootfs\/sda" is not allowed/);
   });
 
   it('FIFO', async () => {
     const { r, before } = await fetchHostile([{ path: 'rootfs/fifo', type: 'FIFO', mode: 0o666 }]);
-    await expectRejected(r, before, /FIFO "rootfs\/fifo" is not allowed/);
+    await expectRefusal(r, before, /FIFO "rootfs\/fifo" is not allowed/);
   });
 
   it('setuid file', async () => {
     const { r, before } = await fetchHostile([{ path: 'rootfs/bin/su', body: '#!/bin/sh\n', mode: 0o4755 }]);
-    await expectRejected(r, before, /"rootfs\/bin\/su" has the setuid bit set/);
+    await expectRefusal(r, before, /"rootfs\/bin\/su" has the setuid bit set/);
   });
 
   it('setgid file', async () => {
     const { r, before } = await fetchHostile([{ path: 'rootfs/bin/wall', body: '#!/bin/sh\n', mode: 0o2755 }]);
-    await expectRejected(r, before, /"rootfs\/bin\/wall" has the setgid bit set/);
+    await expectRefusal(r, before, /"rootfs\/bin\/wall" has the setgid bit set/);
   });
 });
 
@@ -238,7 +191,7 @@ describe('failure late in the archive', () => {
 
   it('valid files first, then a symlink escape: nothing is left anywhere', async () => {
     const { r, before } = await fetchHostile([...good, { path: 'rootfs/x', type: 'SymbolicLink', linkpath: victim }, { path: 'rootfs/x/pwned', body: 'pwned' }]);
-    await expectRejected(r, before, /would be written through the symlink "rootfs\/x"/);
+    await expectRefusal(r, before, /would be written through the symlink "rootfs\/x"/);
     // The same files without the bad entry do import, so they were extracted before the failure and then removed.
     fs.writeFileSync(path.join(world.base, 'good.aci'), simpleAci('example.com/good', good));
     const ok = await world.run(['--insecure-options=image', 'fetch', path.join(world.base, 'good.aci')]);
@@ -248,6 +201,6 @@ describe('failure late in the archive', () => {
 
   it('valid files first, then a hardlink to the victim', async () => {
     const { r, before } = await fetchHostile([...good, { path: 'rootfs/etc/shadow', type: 'Link', linkpath: `${victim}/secret` }]);
-    await expectRejected(r, before, /absolute hardlink target/);
+    await expectRefusal(r, before, /absolute hardlink target/);
   });
 });

@@ -1,7 +1,6 @@
 // Resource exhaustion through archive shape: very long names (PAX and GNU), deep nesting, a
 // gzip bomb (CVE-2017-14992 class) and oversized tar metadata. Each must fail fast with a
 // limit error, leave the victim directory beside the store untouched and store nothing.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,47 +10,26 @@ import zlib from 'node:zlib';
 import { Header } from 'tar';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { END_OF_ARCHIVE, encodeHeader, padding } from '../../src/aci/tar-writer.js';
-import { errorLines, makeWorld, type RunResult, type World } from '../helpers/cli.js';
+import { expectRejected, makeVictim, snapshot } from '../helpers/victim.js';
+import { makeWorld, type RunResult, type World } from '../helpers/cli.js';
 import { manifestJson, simpleAci, type RawEntry } from '../helpers/images.js';
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 
-const SIG_OFF = 'warning: image signature verification has been disabled';
-const SECRET = 'victim data: must never change\n';
 
 let world: World;
 let victim: string;
 
 beforeEach(() => {
   world = makeWorld('capsule-sec-');
-  victim = path.join(world.base, 'victim');
-  fs.mkdirSync(victim);
-  fs.writeFileSync(path.join(victim, 'secret'), SECRET);
+  victim = makeVictim(world);
 });
 afterEach(() => world.cleanup());
 
-/** Type, mode, link count, size, mtime and content of everything under `root` except `skip`. */
-function snapshot(root: string, skip: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string): void => {
-    for (const name of fs.readdirSync(dir)) {
-      const p = path.join(dir, name);
-      if (p === skip) continue;
-      const st = fs.lstatSync(p);
-      const what = st.isSymbolicLink() ? `link:${fs.readlinkSync(p)}` : st.isFile() ? createHash('sha256').update(fs.readFileSync(p)).digest('hex') : st.isDirectory() ? 'dir' : 'special';
-      out[path.relative(root, p)] = `${(st.mode & 0o177777).toString(8)} n${st.nlink} ${st.size} ${st.mtimeMs} ${what}`;
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(root);
-  return out;
-}
+const expectRefusal = (r: RunResult, before: Record<string, string>, problem: RegExp): Promise<string> => expectRejected(world, victim, r, before, problem, { unsigned: true });
 
-/** Every path under `dir` (none when it does not exist). */
-function listAll(dir: string): string[] {
-  return fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as string[]) : [];
-}
+
 
 /** Fetches an unsigned image: `rootfs/` + entries + manifest, or exactly the given bytes. */
 async function fetchHostile(image: RawEntry[] | Buffer): Promise<{ r: RunResult; before: Record<string, string> }> {
@@ -62,29 +40,6 @@ async function fetchHostile(image: RawEntry[] | Buffer): Promise<{ r: RunResult;
   return { r, before };
 }
 
-async function expectRejected(r: RunResult, before: Record<string, string>, problem: RegExp): Promise<void> {
-  // The victim first, so an escape is reported as such: same content, link count, mode and mtime;
-  // nothing new beside it or anywhere outside the store.
-  expect(fs.readdirSync(victim)).toEqual(['secret']);
-  expect(fs.readFileSync(path.join(victim, 'secret'), 'utf8')).toBe(SECRET);
-  expect(fs.lstatSync(path.join(victim, 'secret')).nlink).toBe(1);
-  expect(snapshot(world.base, world.dir)).toEqual(before);
-  // Nothing stored: no image, no blob, no tree, no temp leftovers.
-  const list = await world.run(['image', 'list', '--format', 'json']);
-  expect(list.code).toBe(0);
-  expect(JSON.parse(list.stdout)).toEqual([]);
-  expect(listAll(path.join(world.dir, 'cas', 'tmp'))).toEqual([]);
-  expect(listAll(path.join(world.dir, 'tree'))).toEqual([]);
-  expect(listAll(path.join(world.dir, 'cas', 'blob')).filter((p) => !fs.statSync(path.join(world.dir, 'cas', 'blob', p)).isDirectory())).toEqual([]);
-  // Then the refusal itself: exit 254, one line naming the problem.
-  expect(r.code, r.stderr).toBe(254);
-  expect(r.stdout).toBe('');
-  const lines = errorLines(r);
-  expect(lines.filter((l) => l.includes(SIG_OFF))).toHaveLength(1);
-  const errors = lines.filter((l) => !l.includes(SIG_OFF));
-  expect(errors).toHaveLength(1);
-  expect(errors[0]).toMatch(problem);
-}
 
 /** A PAX extended header ("x") or GNU long-name ("L") entry carrying `body`. */
 function metaEntry(type: 'ExtendedHeader' | 'NextFileHasLongPath', body: Buffer): Buffer {
@@ -106,37 +61,37 @@ describe('very long names', () => {
     const image = simpleAci('example.com/hostile', [{ path: long, body: 'x' }]);
     expect(zlib.gunzipSync(image).includes(` path=${long}\n`)).toBe(true); // it really travels in a PAX record
     const { r, before } = await fetchHostile(image);
-    await expectRejected(r, before, /entry name "rootfs\/d234567\/.*…" is longer than 4096 bytes/);
+    await expectRefusal(r, before, /entry name "rootfs\/d234567\/.*…" is longer than 4096 bytes/);
   });
 
   it('entry name longer than 4096 bytes via a GNU long-name entry', async () => {
     const long = `rootfs/${'d234567/'.repeat(600)}f`;
     const file = Buffer.concat([encodeHeader({ path: 'rootfs/short', type: 'File', mode: 0o644, size: 1 }), Buffer.from('x'), padding(1)]);
     const { r, before } = await fetchHostile(aciWith(metaEntry('NextFileHasLongPath', Buffer.from(`${long}\0`)), file));
-    await expectRejected(r, before, /entry name "rootfs\/d234567\/.*…" is longer than 4096 bytes/);
+    await expectRefusal(r, before, /entry name "rootfs\/d234567\/.*…" is longer than 4096 bytes/);
   });
 
   it('path component longer than 255 bytes', async () => {
     const { r, before } = await fetchHostile([{ path: `rootfs/${'a'.repeat(256)}`, body: 'x' }]);
-    await expectRejected(r, before, /entry name "rootfs\/a+.*" has a component longer than 255 bytes/);
+    await expectRefusal(r, before, /entry name "rootfs\/a+.*" has a component longer than 255 bytes/);
   });
 
   it('symlink target longer than 4096 bytes', async () => {
     const { r, before } = await fetchHostile([{ path: 'rootfs/l', type: 'SymbolicLink', linkpath: 'x/'.repeat(2100) }]);
-    await expectRejected(r, before, /symlink "rootfs\/l" has an empty or too long target/);
+    await expectRefusal(r, before, /symlink "rootfs\/l" has an empty or too long target/);
   });
 });
 
 describe('deep nesting', () => {
   it('one entry nested more than 128 levels deep', async () => {
     const { r, before } = await fetchHostile([{ path: `rootfs/${'a/'.repeat(130)}f`, body: 'x' }]);
-    await expectRejected(r, before, /entry name "rootfs\/a\/a\/.*" is nested deeper than 128 levels/);
+    await expectRefusal(r, before, /entry name "rootfs\/a\/a\/.*" is nested deeper than 128 levels/);
   });
 
   it('directories added one level at a time past 128 levels', async () => {
     const dirs: RawEntry[] = Array.from({ length: 140 }, (_, i) => ({ path: `rootfs/${'d/'.repeat(i + 1)}`, type: 'Directory' as const }));
     const { r, before } = await fetchHostile(dirs);
-    await expectRejected(r, before, /is nested deeper than 128 levels/);
+    await expectRefusal(r, before, /is nested deeper than 128 levels/);
   });
 });
 
@@ -168,7 +123,7 @@ describe('gzip bomb', () => {
     const started = Date.now();
     const { r, before } = await fetchHostile(image);
     const elapsed = Date.now() - started;
-    await expectRejected(r, before, /image expands more than 200x \(\d+ bytes from \d+ compressed\): refusing a decompression bomb/);
+    await expectRefusal(r, before, /image expands more than 200x \(\d+ bytes from \d+ compressed\): refusing a decompression bomb/);
     const [, unpacked] = /\((\d+) bytes from/.exec(r.stderr)!;
     expect(Number(unpacked)).toBeLessThan(GiB / 2);
     expect(elapsed).toBeLessThan(30_000);
@@ -186,6 +141,6 @@ describe('oversized tar metadata', () => {
     const pax = metaEntry('ExtendedHeader', Buffer.from(record('comment', 'x'.repeat(2 * MiB))));
     const file = Buffer.concat([encodeHeader({ path: 'rootfs/f', type: 'File', mode: 0o644, size: 1 }), Buffer.from('x'), padding(1)]);
     const { r, before } = await fetchHostile(aciWith(pax, file));
-    await expectRejected(r, before, /tar metadata entry too large \(\d+ bytes\)/);
+    await expectRefusal(r, before, /tar metadata entry too large \(\d+ bytes\)/);
   });
 });
