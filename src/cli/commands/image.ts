@@ -107,7 +107,8 @@ export function registerImage(program: Command, io: Io): void {
         const { formatError } = await import('../../errors/format.js');
         let ok = 0;
         let failed = 0;
-        const lock = await s.lock('exclusive');
+        // A store that was never written has nothing to remove; do not create one to say so.
+        const lock = s.exists ? await s.lock('exclusive') : undefined;
         try {
           // Resolve every argument first, as rkt does: an image named twice (by ID and by name,
           // or twice by ID) is removed once and is not then reported as missing.
@@ -131,7 +132,7 @@ export function registerImage(program: Command, io: Io): void {
             }
           }
         } finally {
-          lock.release();
+          lock?.release();
         }
         if (ok > 0) io.err(`image rm: ${ok} image(s) successfully removed\n`);
         if (failed > 0) throw new CapsuleError('rm-failed', `${failed} image(s) cannot be removed`);
@@ -207,6 +208,8 @@ export function registerImage(program: Command, io: Io): void {
     .action(async (f: { gracePeriod: string }, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const grace = parseDuration(f.gracePeriod, '--grace-period');
+      const { existsSync } = await import('node:fs');
+      if (!existsSync(ctx.globals.dir)) return; // no store, no garbage: do not create one
       await withStore(ctx, true, async (s) => {
         const { gcImages } = await import('../../store/image-gc.js');
         const r = await gcImages(s, grace, Date.now());
