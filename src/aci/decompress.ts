@@ -43,18 +43,30 @@ export async function* decompress(source: AsyncIterable<Uint8Array>, onFormat?: 
       return { next: async () => (i < head.length ? { done: false, value: head[i++]! } : it.next()) };
     },
   };
+  // An error of the source (a network transfer, a signature stream) is passed on as it is, never
+  // reported as a broken archive.
+  const failed = { error: undefined as unknown };
+  const watched = (async function* () {
+    try {
+      yield* rest;
+    } catch (e) {
+      failed.error = e;
+      throw e;
+    }
+  })();
   if (kind === 'none') {
-    for await (const c of rest) yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    for await (const c of watched) yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
     return;
   }
   if (kind === 'gzip') {
     const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024 });
-    const feed = pipeline(Readable.from(rest), gunzip).catch((e: unknown) => {
+    const feed = pipeline(Readable.from(watched), gunzip).catch((e: unknown) => {
       gunzip.destroy(e as Error);
     });
     try {
       for await (const c of gunzip) yield c as Buffer;
     } catch (e) {
+      if (failed.error !== undefined) throw failed.error;
       throw new CapsuleError('bad-archive', `decompressing gzip: ${(e as Error).message}`);
     } finally {
       gunzip.destroy();
@@ -62,10 +74,10 @@ export async function* decompress(source: AsyncIterable<Uint8Array>, onFormat?: 
     }
     return;
   }
-  yield* external(TOOLS[kind], rest);
+  yield* external(TOOLS[kind], watched, failed);
 }
 
-async function* external(tool: string, source: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+async function* external(tool: string, input: AsyncIterable<Uint8Array>, source: { error: unknown }): AsyncGenerator<Buffer> {
   const child = spawn(tool, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -73,13 +85,14 @@ async function* external(tool: string, source: AsyncIterable<Uint8Array>): Async
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? 1));
   });
-  const feed = pipeline(Readable.from(source), child.stdin).catch(() => {
+  const feed = pipeline(Readable.from(input), child.stdin).catch(() => {
     /* the tool's exit status reports the failure */
   });
   try {
     for await (const c of child.stdout) yield c as Buffer;
     const code = await exited;
     await feed;
+    if (source.error !== undefined) throw source.error;
     if (code !== 0) throw new CapsuleError('bad-archive', `decompressing with ${tool}: ${stderr.trim() || `exit status ${code}`}`);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');

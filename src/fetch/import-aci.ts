@@ -7,12 +7,12 @@ import { checkUnpackedSize, DEFAULT_SIZE_LIMITS, type SizeLimits } from '../aci/
 import { TreeWriter } from '../aci/tree-writer.js';
 import { CapsuleError } from '../errors/capsule-error.js';
 import { imageIdFromHex, type ImageId } from '../spec/image-id.js';
-import type { ImageManifest } from '../spec/image-manifest.js';
-import { resolveStoredDependency } from '../store/dependencies.js';
+import type { Dependency, ImageManifest } from '../spec/image-manifest.js';
+import { DependencyMissing, resolveStoredDependency } from '../store/dependencies.js';
 import { labelsOf, upsertImage } from '../store/image-index.js';
 import { blobPath } from '../store/layout.js';
 import { applyLayers, applyOwnWhitelist } from '../store/render.js';
-import { planRender, treeIdOf } from '../store/render-plan.js';
+import { planRender, treeIdOf, type PlannedLayer, type RenderImage } from '../store/render-plan.js';
 import type { Store } from '../store/store.js';
 import { commitTree, treeBytes } from '../store/tree-store.js';
 import { fsyncDir, tempName } from '../sys/atomic-write.js';
@@ -34,6 +34,10 @@ export interface ImportOptions {
   trustedKeys: StoredKey[];
   /** When fetched by name: the manifest name must equal it. */
   expectedName?: string;
+  /** When fetched by name with labels: each must be in the manifest with that value (rkt's checks). */
+  expectedLabels?: Record<string, string>;
+  /** Fetches a dependency the store lacks (by name, through discovery); without it a missing one fails. */
+  fetchDependency?: (dep: Dependency) => Promise<void>;
   latest?: boolean;
   sizeLimits?: SizeLimits;
   now?: () => number;
@@ -105,9 +109,12 @@ export async function importAci(store: Store, src: ImportSource, opts: ImportOpt
       throw new CapsuleError('name-mismatch', `error when reading the app name: ${JSON.stringify(opts.expectedName)} expected but ${JSON.stringify(manifest.name)} found`);
     }
 
-    // Dependencies come from the store; a missing one fails the import before anything is committed.
+    if (opts.expectedLabels) checkRequestedLabels(opts.expectedLabels, manifest);
+
+    // Dependencies come from the store (fetched first when a fetcher is given); a missing one
+    // fails the import before anything is committed.
     const top = { id, manifest };
-    const plan = planRender(top, (dep) => resolveStoredDependency(store.db, dep));
+    const plan = await planWithDependencies(store, top, opts.fetchDependency);
 
     crashPoint('before-blob-commit');
     await commitBlob(store, tmpBlob, id, size);
@@ -142,4 +149,26 @@ async function sha512File(file: string): Promise<string> {
   const h = createHash('sha512');
   for await (const c of fs.createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) h.update(c);
   return `sha512-${h.digest('hex')}`;
+}
+
+/** rkt: after a fetch by name, every requested label must be in the manifest with the same value. */
+export function checkRequestedLabels(requested: Record<string, string>, m: ImageManifest): void {
+  const have = labelsOf(m);
+  for (const [k, v] of Object.entries(requested)) {
+    if (have[k] === undefined) throw new CapsuleError('label-mismatch', `requested label ${JSON.stringify(k)} not provided by the image manifest`);
+    if (have[k] !== v) throw new CapsuleError('label-mismatch', `requested value for label ${JSON.stringify(k)}: ${JSON.stringify(v)} differs from fetched aci label value: ${JSON.stringify(have[k])}`);
+  }
+}
+
+const MAX_DEPENDENCY_FETCHES = 64;
+
+async function planWithDependencies(store: Store, top: RenderImage, fetchDependency: ImportOptions['fetchDependency']): Promise<PlannedLayer[]> {
+  for (let fetched = 0; ; fetched++) {
+    try {
+      return planRender(top, (dep) => resolveStoredDependency(store.db, dep));
+    } catch (e) {
+      if (!(e instanceof DependencyMissing) || !fetchDependency || fetched >= MAX_DEPENDENCY_FETCHES) throw e;
+      await fetchDependency(e.dep);
+    }
+  }
 }

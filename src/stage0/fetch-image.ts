@@ -7,11 +7,12 @@ import type { ImageId } from '../spec/image-id.js';
 import { parseImageIdPrefix } from '../spec/image-id.js';
 import type { ImageManifest } from '../spec/image-manifest.js';
 import { parseNameRef } from '../spec/image-ref.js';
-import { findByIdPrefix, findByName } from '../store/image-index.js';
+import { findByIdPrefix } from '../store/image-index.js';
 import type { Store } from '../store/store.js';
 import { keystoreRoots, listTrustedKeys } from '../verify/keystore.js';
 import { classifyImageArg } from './image-arg.js';
 import type { PullPolicy } from './pull-policy.js';
+import { fetchName, fetchUrl, type RemoteSession } from './fetch-remote.js';
 
 export interface FetchRequest {
   arg: string;
@@ -38,8 +39,8 @@ const isRegularFile = (p: string): boolean => {
   }
 };
 
-/** Resolves one image argument to an image in the store, importing local files. */
-export async function fetchImage(store: Store, req: FetchRequest, policy: PullPolicy, g: GlobalOptions, hooks: FetchHooks): Promise<Fetched> {
+/** Resolves one image argument to an image in the store: IDs and names from the store, files imported, URLs and names fetched. */
+export async function fetchImage(store: Store, req: FetchRequest, policy: PullPolicy, g: GlobalOptions, hooks: FetchHooks, remote: RemoteSession): Promise<Fetched> {
   const a = classifyImageArg(req.arg, isRegularFile);
   switch (a.kind) {
     case 'id': {
@@ -53,22 +54,10 @@ export async function fetchImage(store: Store, req: FetchRequest, policy: PullPo
       return fetchFile(store, path.resolve(a.path), req.signature, g, hooks);
     case 'name': {
       const ref = parseNameRef(a.value);
-      if (policy !== 'update' && store.exists) {
-        const r = findByName(store.db, ref.name, ref.labels);
-        if (r) {
-          hooks.debug(`using image from local store for image name ${a.value}`);
-          return { id: r.id, manifest: r.manifest };
-        }
-      }
-      if (policy === 'never') {
-        throw new CapsuleError('image-not-found', `unable to fetch image from image name ${JSON.stringify(a.value)}: either image was not found in the store or store was disabled and fetching from remote yielded nothing or it was disabled`);
-      }
-      throw new CapsuleError('unsupported', `unable to fetch image from image name ${JSON.stringify(a.value)}: discovery of remote images is not supported by this build yet`, {
-        hint: policy === 'update' ? 'to use a stored image, pass --pull-policy=new' : 'fetch the image from a file first',
-      });
+      return fetchName(store, remote, ref.name, ref.labels, policy, hooks);
     }
     case 'url':
-      throw new CapsuleError('unsupported', `unable to fetch image from URL ${JSON.stringify(a.url)}: remote fetching is not supported by this build yet`);
+      return fetchUrl(store, remote, a.url, req.signature, policy, hooks);
     case 'docker':
       throw new CapsuleError('unsupported', `unable to fetch docker image ${JSON.stringify(a.ref)}: Docker registries are not supported by this build yet`);
   }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { ImageId } from '../spec/image-id.js';
 import { deleteImage } from './image-index.js';
+import { deleteRemotesOf } from './remote-index.js';
 import { blobPath } from './layout.js';
 import type { Store } from './store.js';
 import { deleteTree, treesOfImage } from './tree-index.js';
@@ -14,6 +15,7 @@ export async function removeImage(store: Store, id: ImageId): Promise<void> {
   const trees = treesOfImage(store.db, id);
   store.db.transaction(() => {
     deleteImage(store.db, id);
+    deleteRemotesOf(store.db, id);
     for (const t of trees) deleteTree(store.db, t.id);
   })();
   for (const t of trees) await removeTree(store, t.id);

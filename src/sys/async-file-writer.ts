@@ -18,6 +18,19 @@ export class AsyncFileWriter {
     return new AsyncFileWriter(await fs.open(file, 'wx', mode), maxInFlight);
   }
 
+  /** Continues an existing file at `offset` (what was there after it is overwritten). */
+  static async resume(file: string, offset: number, maxInFlight = 8): Promise<AsyncFileWriter> {
+    const h = await fs.open(file, 'r+');
+    await h.truncate(offset);
+    const w = new AsyncFileWriter(h, maxInFlight);
+    w.position = offset;
+    return w;
+  }
+
+  get bytesQueued(): number {
+    return this.position;
+  }
+
   async write(buf: Buffer): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
     const at = this.position;

@@ -32,18 +32,22 @@ export function registerFetch(program: Command, io: Io): void {
       if (sigs.length > 0 && sigs.length !== images.length) throw new UsageError(`--signature given ${sigs.length} time(s) for ${images.length} image(s); give one per image, in order`);
       const { Store } = await import('../../store/store.js');
       const { fetchImage } = await import('../../stage0/fetch-image.js');
+      const { RemoteSession } = await import('../../stage0/fetch-remote.js');
       const store = Store.open(ctx.globals.dir, true);
+      const hooks = {
+        warn: ctx.warn,
+        info: (m: string) => io.err(`image: ${m}\n`),
+        debug: ctx.debug,
+        progress: (label: string, total: number | undefined) => progressBar(io, label, total),
+      };
+      const remote = new RemoteSession(ctx.globals, hooks);
       try {
         for (const [i, arg] of images.entries()) {
-          const r = await fetchImage(store, { arg, ...(sigs[i] ? { signature: sigs[i] } : {}) }, policy, ctx.globals, {
-            warn: ctx.warn,
-            info: (m) => io.err(`image: ${m}\n`),
-            debug: ctx.debug,
-            progress: (label, total) => progressBar(io, label, total),
-          });
+          const r = await fetchImage(store, { arg, ...(sigs[i] ? { signature: sigs[i] } : {}) }, policy, ctx.globals, hooks, remote);
           io.out(`${shortImageId(r.id, flags.full ? 64 : 32)}\n`);
         }
       } finally {
+        await remote.close();
         store.close();
       }
     });

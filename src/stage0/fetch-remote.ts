@@ -1,0 +1,124 @@
+import type { GlobalOptions } from '../config/global-options.js';
+import { CapsuleError } from '../errors/capsule-error.js';
+import type { HttpClient } from '../fetch/http-client.js';
+import { insecureTlsWarning, makeHttpClient } from '../fetch/http-setup.js';
+import { fetchRemoteImage, type RemotePolicy } from '../fetch/remote-fetch.js';
+import { parseImageId } from '../spec/image-id.js';
+import type { Dependency } from '../spec/image-manifest.js';
+import { formatNameRef } from '../spec/image-ref.js';
+import { findByName, getImage } from '../store/image-index.js';
+import type { Store } from '../store/store.js';
+import { keysForName, keystoreRoots, listTrustedKeys } from '../verify/keystore.js';
+import type { FetchHooks, Fetched } from './fetch-image.js';
+
+/** One HTTP client per capsule process, made on first remote use (loading undici costs start-up time). */
+export class RemoteSession {
+  private client: HttpClient | undefined;
+
+  constructor(
+    readonly g: GlobalOptions,
+    private readonly hooks: FetchHooks,
+  ) {}
+
+  get http(): HttpClient {
+    if (!this.client) {
+      const w = insecureTlsWarning(this.g);
+      if (w) this.hooks.warn(w);
+      this.client = makeHttpClient(this.g);
+    }
+    return this.client;
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close();
+  }
+}
+
+function trusted(g: GlobalOptions) {
+  return () => listTrustedKeys(keystoreRoots(g.systemConfig, g.localConfig));
+}
+
+function fetched(store: Store, id: string): Fetched {
+  const img = getImage(store.db, parseImageId(id));
+  if (!img) throw new CapsuleError('image-not-found', `image ${id.slice(0, 39)}… vanished from the store`);
+  return { id: img.id, manifest: img.manifest };
+}
+
+/** `https://…/x.aci` (signature at `…/x.aci.asc` or --signature FILE). */
+export async function fetchUrl(store: Store, s: RemoteSession, url: string, signatureFile: string | undefined, policy: RemotePolicy, hooks: FetchHooks): Promise<Fetched> {
+  const verify = !s.g.insecure.has('image');
+  if (!verify) hooks.warn('image signature verification has been disabled');
+  const r = await fetchRemoteImage(
+    store,
+    s.http,
+    url,
+    { policy, verify, trustedKeys: trusted(s.g), ...(signatureFile !== undefined ? { signatureFile } : {}), fetchDependency: (dep) => fetchDependency(store, s, dep, hooks, []) },
+    hooks,
+  );
+  if (r.result?.signer) hooks.info(`signature verified:\n${r.result.signer.userIds.map((u) => `  ${u}`).join('\n')}`);
+  return fetched(store, r.id);
+}
+
+/**
+ * `name[:version][,label=value…]` through appc discovery (rkt's flow): keys for the name's prefix
+ * are discovered and trusted first when none is trusted yet, then the image is fetched from the
+ * first endpoint, and its manifest name and labels must be what was asked for.
+ */
+export async function fetchName(store: Store, s: RemoteSession, name: string, labels: Record<string, string>, policy: RemotePolicy, hooks: FetchHooks, stack: string[] = []): Promise<Fetched> {
+  if (policy !== 'update' && store.exists) {
+    const r = findByName(store.db, name, labels);
+    if (r) {
+      hooks.debug(`using image from local store for image name ${formatNameRef(name, labels)}`);
+      return { id: r.id, manifest: r.manifest };
+    }
+  }
+  if (policy === 'never') {
+    throw new CapsuleError('image-not-found', `unable to fetch image from image name ${JSON.stringify(formatNameRef(name, labels))}: either image was not found in the store or store was disabled and fetching from remote yielded nothing or it was disabled`);
+  }
+  if (stack.includes(name)) throw new CapsuleError('dependency-cycle', `dependency cycle while fetching: ${[...stack, name].join(' -> ')}`);
+  const { discoverEndpoints } = await import('../fetch/discovery.js');
+  const verify = !s.g.insecure.has('image');
+  if (verify) await ensureKeysFor(s, name, hooks);
+  else hooks.warn('image signature verification has been disabled');
+  hooks.debug(`searching for app image ${formatNameRef(name, labels)}`);
+  const endpoints = await discoverEndpoints(s.http, name, labels, { allowHttp: s.g.insecure.has('http') });
+  const ep = endpoints.aci[0];
+  if (!ep) throw new CapsuleError('discovery', `discovery found no image endpoint for ${JSON.stringify(name)}`);
+  const r = await fetchRemoteImage(
+    store,
+    s.http,
+    ep.aci,
+    {
+      policy: 'update',
+      verify,
+      trustedKeys: trusted(s.g),
+      signatureUrl: ep.asc,
+      expectedName: name,
+      expectedLabels: labels,
+      latest: labels.version === undefined,
+      fetchDependency: (dep) => fetchDependency(store, s, dep, hooks, [...stack, name]),
+    },
+    hooks,
+  );
+  if (r.result?.signer) hooks.info(`signature verified:\n${r.result.signer.userIds.map((u) => `  ${u}`).join('\n')}`);
+  return fetched(store, r.id);
+}
+
+/** Dependencies named in a manifest are fetched the same way (a stored match is used as is). */
+async function fetchDependency(store: Store, s: RemoteSession, dep: Dependency, hooks: FetchHooks, stack: string[]): Promise<void> {
+  const labels = Object.fromEntries((dep.labels ?? []).map((l) => [l.name, l.value]));
+  const got = await fetchName(store, s, dep.imageName, labels, 'new', hooks, stack);
+  if (dep.imageID !== undefined && got.id !== dep.imageID) {
+    throw new CapsuleError('dependency-mismatch', `dependency ${dep.imageName} was fetched as ${got.id.slice(0, 39)}…, but the manifest requires ${dep.imageID.slice(0, 39)}…`);
+  }
+}
+
+async function ensureKeysFor(s: RemoteSession, name: string, hooks: FetchHooks): Promise<void> {
+  const keys = keysForName(listTrustedKeys(keystoreRoots(s.g.systemConfig, s.g.localConfig)), name);
+  if (keys.length > 0) {
+    hooks.debug(`keys already exist for prefix ${JSON.stringify(name)}, not fetching again`);
+    return;
+  }
+  const { discoverAndTrustKeys } = await import('../fetch/fetch-keys.js');
+  await discoverAndTrustKeys(s.http, s.g, name, hooks);
+}
