@@ -85,6 +85,10 @@ async function startServer(tls, files, logFile) {
     child.on('exit', (code) => reject(new Error(`https-server exited ${code}`)));
   });
   child.stdout.resume();
+  // Let this process exit when main() is done (the 'exit' cleanup then stops the server).
+  child.unref();
+  child.stdin.unref?.();
+  child.stdout.unref?.();
   return { port, pid: child.pid };
 }
 
@@ -325,9 +329,11 @@ async function main() {
       cBlocker = e.message;
     }
   }
+  await tick();
   if (cBlocker) console.log(`  C (systemd-pull) skipped: ${cBlocker}`);
   const doD = extra && !cBlocker;
   if (doD) warm.push(`D ${fmtS(runD('warm').ms)}`);
+  await tick();
   console.log(`  warm-up (not counted): ${warm.join(', ')}`);
 
   // --- untimed trust checks (informational) -------------------------------------------------------
@@ -335,14 +341,17 @@ async function main() {
   if (checks && !aError) {
     const noCaEnv = { ...process.env };
     delete noCaEnv.NODE_EXTRA_CA_CERTS;
+    await tick();
     const r1 = capsuleFetch('check-noca', { env: noCaEnv });
     const m1 = (r1.stderr.trim().split('\n').pop() ?? '').slice(0, 200);
     checkLines.push(`untrusted CA refused: ${r1.status !== 0 ? `yes (exit ${r1.status}: ${m1})` : 'NO - capsule accepted a certificate from an untrusted CA!'}`);
     fs.mkdirSync(path.join(cfg.local, 'tls.d'));
     fs.copyFileSync(tls.ca, path.join(cfg.local, 'tls.d', 'bench-ca.pem'));
+    await tick();
     const r2 = capsuleFetch('check-tlsd', { env: noCaEnv });
     checkLines.push(`CA in <local-config>/tls.d/bench-ca.pem: ${r2.status === 0 ? `accepted (${fmtS(r2.ms)})` : `FAILED (exit ${r2.status}: ${(r2.stderr.trim().split('\n').pop() ?? '').slice(0, 200)})`}`);
     rmrf(path.join(cfg.local, 'tls.d'));
+    await tick();
     const r3 = capsuleFetch('check-insecure', { env: noCaEnv, extraArgs: ['--insecure-options=tls'] });
     checkLines.push(`--insecure-options=tls without the CA: ${r3.status === 0 ? `accepted (${fmtS(r3.ms)})` : `FAILED (exit ${r3.status}: ${(r3.stderr.trim().split('\n').pop() ?? '').slice(0, 200)})`}`);
     for (const l of checkLines) console.log(`  check: ${l}`);

@@ -40,11 +40,12 @@ const server = https.createServer({ cert: fs.readFileSync(cert), key: fs.readFil
   const t0 = process.hrtime.bigint();
   const pathname = new URL(req.url, 'https://x').pathname;
   let bytes = 0;
-  res.on('finish', () => {
+  // 'close' fires for every response (after 'finish', or when the client went away first).
+  res.once('close', () => {
     if (log === null) return;
     const sock = req.socket;
     fs.writeSync(log, `${JSON.stringify({
-      t: Date.now(), method: req.method, path: pathname, status: res.statusCode, bytes,
+      t: Date.now(), method: req.method, path: pathname, status: res.statusCode, bytes, complete: res.writableFinished,
       protocol: sock.getProtocol?.(), cipher: sock.getCipher?.()?.name, ms: Number(process.hrtime.bigint() - t0) / 1e6,
       ua: req.headers['user-agent'] ?? '',
     })}\n`);

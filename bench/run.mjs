@@ -56,6 +56,11 @@ console.log('== startup ==');
 const startup = await runScript('startup.mjs', 2 * 60 * 1000);
 console.log('\n== fetch ==');
 const fetch = await runScript('fetch.mjs', LIMIT_MS - (Date.now() - t0) - 10_000);
+console.log('\n== fetch-https ==');
+// What is left of the 10 minutes (at least 1.5 min); the rounds stop a minute before the hard stop.
+const httpsMs = Math.max(90_000, LIMIT_MS - (Date.now() - t0) - 5_000);
+process.env.BENCH_FETCH_HTTPS_BUDGET_S ??= String(Math.min(300, Math.floor(httpsMs / 1000) - 60));
+const https = process.env.BENCH_HTTPS === '0' ? { code: 0, json: null, skipped: true } : await runScript('fetch-https.mjs', httpsMs);
 
 const v = (ok) => (ok ? 'PASS' : 'MISS');
 console.log('\n== summary ==');
@@ -69,5 +74,12 @@ if (f) {
   console.log(`fetch    capsule ${(f.medianAMs / 1000).toFixed(3)} s vs floor ${(f.medianBMs / 1000).toFixed(3)} s = ${f.ratio.toFixed(2)}x (<= 1.0x) ${v(f.pass.ratio)}`);
   console.log(`fetch    capsule peak RSS ${f.peakRssMb === null ? 'not measured' : `${f.peakRssMb.toFixed(1)} MB`} (<= 150 MB) ${v(f.pass.rss)}`);
 } else console.log(`fetch    FAILED (exit ${fetch.code})`);
+const h = https.json?.fetchHttps;
+if (https.skipped) console.log('https    skipped (BENCH_HTTPS=0)');
+else if (h && h.medianMs.A !== null) {
+  const sec = (ms) => (ms === null ? '-' : `${(ms / 1000).toFixed(3)} s`);
+  console.log(`https    capsule ${sec(h.medianMs.A)} vs curl floor ${sec(h.medianMs.B)} = ${h.ratioB.toFixed(2)}x (info); vs systemd-pull ${h.ratioC === null ? `not measured (${h.cSkipped})` : `${sec(h.medianMs.C)} = ${h.ratioC.toFixed(2)}x (<= 0.8x) ${v(h.pass.ratioC)}`}`);
+  console.log(`https    capsule peak RSS ${h.peakRssMb === null ? 'not measured' : `${h.peakRssMb.toFixed(1)} MB`} (<= 150 MB) ${v(h.pass.rss)}`);
+} else console.log(`https    FAILED (exit ${https.code})${h?.aError ? `: ${h.aError.split('\n')[0]}` : ''}`);
 console.log(`total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-process.exitCode = stop ? 130 : startup.code || fetch.code ? 1 : 0;
+process.exitCode = stop ? 130 : startup.code || fetch.code || https.code ? 1 : 0;

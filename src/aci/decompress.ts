@@ -45,13 +45,21 @@ export async function* decompress(source: AsyncIterable<Uint8Array>, onFormat?: 
   };
   // An error of the source (a network transfer, a signature stream) is passed on as it is, never
   // reported as a broken archive.
-  const failed = { error: undefined as unknown };
+  const failed: { error: Error | undefined } = { error: undefined };
+  // Only errors of reading the source count: Readable.from() also throws a decompressor's own
+  // error into this generator when it tears the pipeline down.
   const watched = (async function* () {
-    try {
-      yield* rest;
-    } catch (e) {
-      failed.error = e;
-      throw e;
+    const src = rest[Symbol.asyncIterator]();
+    for (;;) {
+      let r: IteratorResult<Uint8Array>;
+      try {
+        r = await src.next();
+      } catch (e) {
+        failed.error = e instanceof Error ? e : new Error(String(e));
+        throw failed.error;
+      }
+      if (r.done) return;
+      yield r.value;
     }
   })();
   if (kind === 'none') {
@@ -77,7 +85,7 @@ export async function* decompress(source: AsyncIterable<Uint8Array>, onFormat?: 
   yield* external(TOOLS[kind], watched, failed);
 }
 
-async function* external(tool: string, input: AsyncIterable<Uint8Array>, source: { error: unknown }): AsyncGenerator<Buffer> {
+async function* external(tool: string, input: AsyncIterable<Uint8Array>, source: { error: Error | undefined }): AsyncGenerator<Buffer> {
   const child = spawn(tool, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -33,10 +33,21 @@ export interface DiscoveryMeta {
 
 const WS = /[\t\n\f\r ]/;
 
+/** Elements whose text is not markup: a `<meta` inside is not a tag. */
+const RAW_TEXT = ['script', 'style'];
+
+/** `<name` at `i`, followed by white space, `/` or `>` (`lower` is the page in lower case). */
+function tagAt(lower: string, i: number, name: string): boolean {
+  if (!lower.startsWith(name, i + 1)) return false;
+  const c = lower[i + 1 + name.length];
+  return c !== undefined && (WS.test(c) || c === '/' || c === '>');
+}
+
 /** Every well-formed ac-discovery / ac-discovery-pubkeys tag of a page, in document order. */
 export function parseDiscoveryMeta(html: string): DiscoveryMeta[] {
   const out: DiscoveryMeta[] = [];
-  const lower = html.toLowerCase();
+  // ASCII only: full Unicode lower-casing can change the length (İ) and so every index after it.
+  const lower = html.replace(/[A-Z]+/g, (m) => m.toLowerCase());
   let i = 0;
   for (;;) {
     i = html.indexOf('<', i);
@@ -47,14 +58,14 @@ export function parseDiscoveryMeta(html: string): DiscoveryMeta[] {
       i = end + 3;
       continue;
     }
-    const raw = /^<(script|style)[\t\n\f\r />]/.exec(lower.slice(i, i + 8));
-    if (raw) {
-      const end = lower.indexOf(`</${raw[1]}`, i + 1);
+    const raw = RAW_TEXT.find((t) => tagAt(lower, i, t));
+    if (raw !== undefined) {
+      const end = lower.indexOf(`</${raw}`, i + 1);
       if (end < 0) return out;
       i = end + 2;
       continue;
     }
-    if (lower.startsWith('<meta', i) && /[\t\n\f\r />]/.test(html[i + 5] ?? '')) {
+    if (tagAt(lower, i, 'meta')) {
       const tag = readAttributes(html, i + 5);
       if (tag === undefined) return out;
       const meta = toMeta(tag.attrs);
@@ -225,7 +236,7 @@ async function fetchPage(http: HttpGetter, prefix: string, allowHttp: boolean): 
         problems.push(`${url} (HTTP ${res.status})`);
         continue;
       }
-      const body = await readSmallBody(res, MAX_PAGE_BYTES, `discovery page ${url}`);
+      const body = await readSmallBody(res, MAX_PAGE_BYTES, 'the page');
       return { url, metas: parseDiscoveryMeta(body.toString('utf8')) };
     } catch (e) {
       problems.push(`${url} (${innermostMessage(e)})`);

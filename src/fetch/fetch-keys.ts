@@ -4,14 +4,27 @@ import { keysForName, keystoreRoots, listTrustedKeys, type KeystoreRoots } from 
 import { parsePublicKeys, type ParsedKey } from '../verify/public-key.js';
 import { readKeyFile, reviewText, storeTrustedKey } from '../verify/trust-ops.js';
 import type { TrustScope } from '../verify/trust-prefix.js';
-import { discoverPubkeyLocations, type DiscoverOptions, type HttpGetter, type PubkeyLocations } from './discovery.js';
-import { readSmallBody, redactUrl } from './http-client.js';
+// Types only: trusting a local key file must not load the HTTP stack (start-up time); the
+// network parts are imported when first used.
+import type { DiscoverOptions, HttpGetter, PubkeyLocations } from './discovery.js';
 
 /**
  * Public keys from files, https URLs and `ac-discovery-pubkeys`, reviewed and stored in the
  * keystore: what `capsule trust` does, and what fetching by name does when no key is trusted
  * for the name yet (rkt's pubkey.Manager).
  */
+
+/** A URL without user:password, for messages (http-client's redactUrl rule, without loading it). */
+function redactUrl(u: string): string {
+  try {
+    const url = new URL(u);
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return u.replace(/\/\/[^/@]*@/, '//');
+  }
+}
 
 /** Where a key comes from: a local file or a URL (`shown` is what messages print: no credentials). */
 export type KeyLocation = { kind: 'file'; path: string; shown: string } | { kind: 'url'; url: string; shown: string; https: boolean };
@@ -37,13 +50,14 @@ const MAX_KEY_BYTES = 4 * 1024 * 1024;
 /** Downloads and parses the keys at `url` (HTTP 200 only). */
 export async function fetchKeysFromUrl(http: HttpGetter, url: string): Promise<ParsedKey[]> {
   const shown = JSON.stringify(redactUrl(url));
+  const { readSmallBody } = await import('./http-client.js');
   try {
     const res = await http.get(url);
     if (res.status !== 200) {
       await res.dump().catch(() => undefined);
       throw new CapsuleError('key-fetch', `bad HTTP status code: ${res.status}`);
     }
-    return await parsePublicKeys(await readSmallBody(res, MAX_KEY_BYTES, `key ${shown}`), shown);
+    return await parsePublicKeys(await readSmallBody(res, MAX_KEY_BYTES, 'the key file'), shown);
   } catch (e) {
     throw new CapsuleError(e instanceof CapsuleError ? e.code : 'key-fetch', `downloading key ${shown}`, { cause: e });
   }
@@ -128,11 +142,27 @@ export async function trustKeys(req: TrustKeysRequest, ui: KeyTrustUi): Promise<
  * http could name any https URL).
  */
 export function httpsAutoAccept(g: GlobalOptions, discoveredFrom?: string): boolean {
-  return g.trustKeysFromHttps && !g.insecure.has('tls') && (discoveredFrom === undefined || discoveredFrom.startsWith('https://'));
+  return g.trustKeysFromHttps && autoAcceptBlocker(g, discoveredFrom) === undefined;
+}
+
+/** Why --trust-keys-from-https cannot accept keys here, if it cannot. */
+function autoAcceptBlocker(g: GlobalOptions, discoveredFrom: string | undefined): string | undefined {
+  if (g.insecure.has('tls')) return 'TLS verification is disabled';
+  if (discoveredFrom !== undefined && !discoveredFrom.startsWith('https://')) return 'the keys were discovered over http';
+  return undefined;
+}
+
+/** The end of a "cannot review" hint: suggest --trust-keys-from-https where it would help, or say why it does not. */
+export function trustFromHttpsHint(g: GlobalOptions, httpsKeys: boolean, discoveredFrom?: string): string {
+  if (!httpsKeys) return '';
+  const blocker = autoAcceptBlocker(g, discoveredFrom);
+  if (blocker !== undefined) return g.trustKeysFromHttps ? ` (--trust-keys-from-https does not apply: ${blocker})` : '';
+  return g.trustKeysFromHttps ? '' : ', or call capsule with --trust-keys-from-https';
 }
 
 /** `ac-discovery-pubkeys` for `prefix`; a failure is `error determining key location`. */
 export async function locateKeys(http: HttpGetter, prefix: string, o: DiscoverOptions = {}): Promise<PubkeyLocations> {
+  const { discoverPubkeyLocations } = await import('./discovery.js');
   try {
     return await discoverPubkeyLocations(http, prefix, o);
   } catch (e) {
@@ -172,7 +202,7 @@ export async function discoverAndTrustKeys(http: HttpGetter, g: GlobalOptions, n
   if (insecureKeys) hooks.warn('signing keys may be downloaded from an insecure connection');
   let found: PubkeyLocations;
   try {
-    found = await locateKeys(http, name, { allowHttp: insecureKeys && g.insecure.has('http'), debug: hooks.debug });
+    found = await locateKeys(http, name, { allowHttp: insecureKeys && g.insecure.has('http'), debug: (m) => hooks.debug(m) });
   } catch (e) {
     hooks.warn(`${e instanceof Error ? e.message : String(e)}: ${innermost(e)}`);
     return 'not-found';
@@ -194,7 +224,7 @@ export async function discoverAndTrustKeys(http: HttpGetter, g: GlobalOptions, n
       http: () => http,
       skipReview: false,
       autoAcceptHttps,
-      noTtyHint: `to trust the key for ${JSON.stringify(name)}, run: capsule trust --prefix ${JSON.stringify(name)}${autoAcceptHttps || !g.trustKeysFromHttps ? ', or call capsule with --trust-keys-from-https' : ''}`,
+      noTtyHint: `to trust the key for ${JSON.stringify(name)}, run: capsule trust --prefix ${JSON.stringify(name)}${trustFromHttpsHint(g, locations.some((l) => l.kind === 'url' && l.https), found.page)}`,
       onKeyError: (loc, e) => hooks.warn(`error adding key ${JSON.stringify(loc.shown)}: ${innermost(e)}`),
     },
     {

@@ -72,7 +72,7 @@ export class HttpClient {
     const firstHost = url.host;
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = { 'user-agent': this.o.userAgent ?? 'capsule', ...req.headers };
-      if (url.host === firstHost) Object.assign(headers, this.o.authHeaders(url.hostname));
+      if (url.host === firstHost) Object.assign(headers, this.o.authHeaders(url.host));
       if (url.username || url.password) {
         if (url.host === firstHost) headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
         url = new URL(url.toString());
@@ -137,13 +137,19 @@ function parseUrl(s: string): URL {
 export async function readSmallBody(res: HttpResponse, max: number, what: string): Promise<Buffer> {
   const parts: Buffer[] = [];
   let n = 0;
-  for await (const c of res.body) {
-    n += c.length;
-    if (n > max) {
-      await res.dump().catch(() => undefined);
-      throw new CapsuleError('http', `${what} is larger than ${max} bytes`);
+  try {
+    for await (const c of res.body) {
+      n += c.length;
+      if (n > max) {
+        await res.dump().catch(() => undefined);
+        throw new CapsuleError('http', `${what} is larger than ${max} bytes`);
+      }
+      parts.push(c);
     }
-    parts.push(c);
+  } catch (e) {
+    // undici's body errors (connection closed, length mismatch) are the network's, not bugs.
+    if (e instanceof CapsuleError) throw e;
+    throw new CapsuleError('http', `reading ${what} from ${redactUrl(res.url)} broke off after ${n} bytes`, { cause: e });
   }
   return Buffer.concat(parts);
 }

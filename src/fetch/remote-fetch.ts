@@ -50,7 +50,7 @@ export async function fetchRemoteImage(store: Store, http: HttpClient, url: stri
   const now = o.now ?? Date.now;
   const cached = (): { id: string } | undefined => {
     if (!store.exists) return undefined;
-    const r = getRemote(store.db, url);
+    const r = getRemote(store.db, cacheKey(url));
     return r && getImage(store.db, r.imageId) ? { id: r.imageId } : undefined;
   };
   const hit = cached();
@@ -61,12 +61,12 @@ export async function fetchRemoteImage(store: Store, http: HttpClient, url: stri
   if (o.policy === 'never') {
     throw new CapsuleError('image-not-found', `unable to fetch image from URL ${JSON.stringify(redactUrl(url))}: either image was not found in the store or store was disabled and fetching from remote yielded nothing or it was disabled`);
   }
-  if (hit && isFresh(getRemote(store.db, url)!, now())) {
+  if (hit && isFresh(getRemote(store.db, cacheKey(url))!, now())) {
     hooks.debug(`image for ${redactUrl(url)} isn't expired, not fetching.`);
     return { id: hit.id, fromCache: true, result: undefined };
   }
 
-  const paths = downloadPaths(store, url);
+  const paths = downloadPaths(store, cacheKey(url));
   const started = now();
   // Held shared for the whole download, so `image gc` never sweeps a partial file in use.
   const storeLock = await store.lock('shared');
@@ -84,12 +84,12 @@ export async function fetchRemoteImage(store: Store, http: HttpClient, url: stri
   }
   try {
     // Someone may have fetched it while we waited: use that instead of downloading again.
-    const again = store.exists ? getRemote(store.db, url) : undefined;
+    const again = store.exists ? getRemote(store.db, cacheKey(url)) : undefined;
     if (again && again.downloadTime >= started && cached()) {
       hooks.debug(`${redactUrl(url)} was just fetched by another capsule`);
       return { id: again.imageId, fromCache: true, result: undefined };
     }
-    return await download(store, http, url, paths, o, hooks, hit !== undefined ? getRemote(store.db, url)?.etag : undefined);
+    return await download(store, http, url, paths, o, hooks, hit !== undefined ? getRemote(store.db, cacheKey(url))?.etag : undefined);
   } finally {
     lock.release();
     storeLock.release();
@@ -115,7 +115,7 @@ async function download(store: Store, http: HttpClient, url: string, paths: Down
   let deferred = false;
   if (o.verify && o.signatureFile !== undefined) signature = readLocalSignature(o.signatureFile);
 
-  const partial = readPartial(paths, url);
+  const partial = readPartial(paths, cacheKey(url));
   const headers: Record<string, string> = {};
   if (etag) headers['if-none-match'] = etag;
   if (partial && partial.size > 0) {
@@ -132,7 +132,7 @@ async function download(store: Store, http: HttpClient, url: string, paths: Down
   }
   if (res.status === 304) {
     await res.dump();
-    const r = getRemote(store.db, url);
+    const r = getRemote(store.db, cacheKey(url));
     if (!r) throw new CapsuleError('http', `${redactUrl(url)} answered 304 Not Modified to an unconditional request`);
     upsertRemote(store.db, { ...r, maxAge: maxAgeOf(res.headers['cache-control']), downloadTime: (o.now ?? Date.now)() });
     hooks.debug(`using image from local store for url ${redactUrl(url)} (not modified)`);
@@ -142,7 +142,9 @@ async function download(store: Store, http: HttpClient, url: string, paths: Down
   if (res.status === 206 && partial) {
     const start = /^bytes (\d+)-/.exec(res.headers['content-range'] ?? '')?.[1];
     if (Number(start) !== partial.size) {
-      await res.dump();
+      await drain(res);
+      // Resuming from this server cannot work: start over next time instead of failing forever.
+      discardPartial(paths);
       throw new CapsuleError('http', `${redactUrl(url)} resumed at the wrong offset (${res.headers['content-range'] ?? 'no Content-Range'})`);
     }
     have = partial.size;
@@ -169,7 +171,7 @@ async function download(store: Store, http: HttpClient, url: string, paths: Down
     }
   }
   const bodyLength = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : undefined;
-  writePartialMeta(paths, { url, ...(res.headers.etag ? { etag: res.headers.etag } : {}), ...(res.headers['last-modified'] ? { lastModified: res.headers['last-modified'] } : {}), ...(bodyLength !== undefined ? { total: have + bodyLength } : {}) });
+  writePartialMeta(paths, { url: cacheKey(url), ...(res.headers.etag ? { etag: res.headers.etag } : {}), ...(res.headers['last-modified'] ? { lastModified: res.headers['last-modified'] } : {}), ...(bodyLength !== undefined ? { total: have + bodyLength } : {}) });
 
   const bar = hooks.progress('ACI', bodyLength !== undefined ? have + bodyLength : undefined);
   try {
@@ -196,7 +198,7 @@ async function download(store: Store, http: HttpClient, url: string, paths: Down
       },
     );
     discardPartial(paths);
-    upsertRemote(store.db, { url, sigUrl: o.signatureFile === undefined && o.verify ? sigUrl : undefined, etag: res.headers.etag, imageId: result.id, maxAge: maxAgeOf(res.headers['cache-control']), downloadTime: (o.now ?? Date.now)() });
+    upsertRemote(store.db, { url: cacheKey(url), sigUrl: o.signatureFile === undefined && o.verify ? cacheKey(sigUrl) : undefined, etag: res.headers.etag, imageId: result.id, maxAge: maxAgeOf(res.headers['cache-control']), downloadTime: (o.now ?? Date.now)() });
     return { id: result.id, fromCache: false, result };
   } catch (e) {
     // A broken transfer is kept for resuming; anything wrong with the content is not.
@@ -218,4 +220,9 @@ function readLocalSignature(file: string): string {
 
 async function drain(res: HttpResponse): Promise<void> {
   await res.dump().catch(() => undefined);
+}
+
+/** URLs as the index and cas/tmp know them: without user:password (credentials are never kept at rest). */
+function cacheKey(url: string): string {
+  return redactUrl(url);
 }

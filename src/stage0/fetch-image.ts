@@ -3,9 +3,7 @@ import path from 'node:path';
 import type { GlobalOptions } from '../config/global-options.js';
 import { CapsuleError } from '../errors/capsule-error.js';
 import { importAci } from '../fetch/import-aci.js';
-import type { ImageId } from '../spec/image-id.js';
 import { parseImageIdPrefix } from '../spec/image-id.js';
-import type { ImageManifest } from '../spec/image-manifest.js';
 import { parseNameRef } from '../spec/image-ref.js';
 import { findByIdPrefix } from '../store/image-index.js';
 import type { Store } from '../store/store.js';
@@ -13,23 +11,15 @@ import { keystoreRoots, listTrustedKeys } from '../verify/keystore.js';
 import { classifyImageArg } from './image-arg.js';
 import type { PullPolicy } from './pull-policy.js';
 import { fetchName, fetchUrl, type RemoteSession } from './fetch-remote.js';
+import type { FetchHooks, Fetched } from './fetch-types.js';
+
+export type { FetchHooks, Fetched } from './fetch-types.js';
 
 export interface FetchRequest {
   arg: string;
   signature?: string;
 }
 
-export interface FetchHooks {
-  warn(msg: string): void;
-  info(msg: string): void;
-  debug(msg: string): void;
-  progress(label: string, total: number | undefined): { add(n: number): void; done(): void };
-}
-
-export interface Fetched {
-  id: ImageId;
-  manifest: ImageManifest;
-}
 
 const isRegularFile = (p: string): boolean => {
   try {

@@ -8,8 +8,8 @@ import type { Dependency } from '../spec/image-manifest.js';
 import { formatNameRef } from '../spec/image-ref.js';
 import { findByName, getImage } from '../store/image-index.js';
 import type { Store } from '../store/store.js';
-import { keysForName, keystoreRoots, listTrustedKeys } from '../verify/keystore.js';
-import type { FetchHooks, Fetched } from './fetch-image.js';
+import { keystoreRoots, listTrustedKeys } from '../verify/keystore.js';
+import type { FetchHooks, Fetched } from './fetch-types.js';
 
 /** One HTTP client per capsule process, made on first remote use (loading undici costs start-up time). */
 export class RemoteSession {
@@ -114,11 +114,7 @@ async function fetchDependency(store: Store, s: RemoteSession, dep: Dependency, 
 }
 
 async function ensureKeysFor(s: RemoteSession, name: string, hooks: FetchHooks): Promise<void> {
-  const keys = keysForName(listTrustedKeys(keystoreRoots(s.g.systemConfig, s.g.localConfig)), name);
-  if (keys.length > 0) {
-    hooks.debug(`keys already exist for prefix ${JSON.stringify(name)}, not fetching again`);
-    return;
-  }
+  // rkt: only keys for the name's prefix count as "already there" (discoverAndTrustKeys checks).
   const { discoverAndTrustKeys } = await import('../fetch/fetch-keys.js');
   await discoverAndTrustKeys(s.http, s.g, name, hooks);
 }

@@ -3,6 +3,7 @@ import { UsageError } from '../../errors/capsule-error.js';
 import { makeCtx } from '../context.js';
 import type { Io } from '../io.js';
 import { progressBar } from '../progress.js';
+import { keyReviewer } from './trust.js';
 import { parsePullPolicy } from '../../stage0/pull-policy.js';
 import { shortImageId } from '../../spec/image-id.js';
 
@@ -34,11 +35,13 @@ export function registerFetch(program: Command, io: Io): void {
       const { fetchImage } = await import('../../stage0/fetch-image.js');
       const { RemoteSession } = await import('../../stage0/fetch-remote.js');
       const store = Store.open(ctx.globals.dir, true);
+      const review = keyReviewer(ctx);
       const hooks = {
         warn: ctx.warn,
         info: (m: string) => io.err(`image: ${m}\n`),
         debug: ctx.debug,
         progress: (label: string, total: number | undefined) => progressBar(io, label, total),
+        ...(review ? { review } : {}),
       };
       const remote = new RemoteSession(ctx.globals, hooks);
       try {

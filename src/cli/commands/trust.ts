@@ -6,6 +6,7 @@ import { renderJson, renderTable, type Format } from '../table.js';
 import { keystoreRoots } from '../../verify/keystore.js';
 import { parseTrustPrefix, type TrustScope } from '../../verify/trust-prefix.js';
 import { parseFingerprint } from '../../spec/fingerprint.js';
+import type { HttpClient } from '../../fetch/http-client.js';
 
 interface TrustFlags { prefix?: string; root?: boolean; skipFingerprintReview?: boolean; insecureAllowHttp?: boolean }
 
@@ -26,6 +27,15 @@ async function askYesNo(ctx: Ctx): Promise<boolean> {
   }
 }
 
+/**
+ * The terminal review for fetching by name (fetch-keys' KeyTrustHooks.review), when stdin and
+ * stderr are a terminal. The fingerprint goes to stderr there: fetch's stdout carries image IDs.
+ */
+export function keyReviewer(ctx: Ctx): { show(text: string): void; ask(): Promise<boolean> } | undefined {
+  if (!(ctx.io.stdinIsTTY && ctx.io.stderrIsTTY)) return undefined;
+  return { show: (t) => ctx.io.err(t), ask: () => askYesNo(ctx) };
+}
+
 async function addKeys(ctx: Ctx, keyFiles: string[], flags: TrustFlags): Promise<void> {
   if (keyFiles.length === 0 && flags.prefix === undefined && !flags.root) throw new UsageError('missing KEYFILE or --prefix', 'usage: capsule trust [--prefix PREFIX | --root] [--skip-fingerprint-review] KEYFILE…');
   const scope = scopeFrom(
@@ -35,30 +45,46 @@ async function addKeys(ctx: Ctx, keyFiles: string[], flags: TrustFlags): Promise
       'for example: capsule trust --prefix "example.com/foo" KEYFILE, or capsule trust --root KEYFILE',
     ),
   );
-  if (keyFiles.length === 0) {
-    throw new CapsuleError('unsupported', 'discovering keys for a prefix (ac-discovery-pubkeys) needs remote fetching, which this build does not support yet', { hint: 'give the key file: capsule trust --prefix P KEYFILE' });
-  }
-  const review = !flags.skipFingerprintReview;
-  if (review && !(ctx.io.stdinIsTTY && ctx.io.stderrIsTTY)) {
-    throw new CapsuleError('review', 'unable to ask user to review fingerprint due to lack of tty', { hint: 'review the fingerprint yourself and pass --skip-fingerprint-review' });
-  }
-  const { readKeyFile, reviewText, storeTrustedKey } = await import('../../verify/trust-ops.js');
-  const roots = keystoreRoots(ctx.globals.systemConfig, ctx.globals.localConfig);
-  for (const raw of keyFiles) {
-    const file = raw.startsWith('file://') ? raw.slice('file://'.length) : raw;
-    if (/^https?:\/\//.test(file)) throw new CapsuleError('unsupported', `fetching keys from ${file}: remote keys are not supported by this build yet`);
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(file)) throw new UsageError('only local files and http or https URLs supported');
-    for (const k of await readKeyFile(file)) {
-      ctx.io.err(`prefix: ${JSON.stringify(scope.kind === 'root' ? '' : scope.prefix)}\nkey: ${JSON.stringify(raw)}\n`);
-      ctx.io.out(reviewText(k));
-      if (review && !(await askYesNo(ctx))) {
-        ctx.io.err(`not trusting ${JSON.stringify(raw)}\n`);
-        continue;
-      }
-      ctx.io.err(`Trusting ${JSON.stringify(raw)} for prefix ${JSON.stringify(scope.kind === 'root' ? '' : scope.prefix)} ${review ? 'after' : 'without'} fingerprint review.\n`);
-      const where = await storeTrustedKey(roots, scope, k);
-      ctx.io.err(scope.kind === 'root' ? `Added root key at ${JSON.stringify(where)}\n` : `Added key for prefix ${JSON.stringify(scope.prefix)} at ${JSON.stringify(where)}\n`);
+  const g = ctx.globals;
+  // rkt: trust's --insecure-allow-http; Capsule also takes the global --insecure-options=pubkey.
+  const allowHttp = flags.insecureAllowHttp === true || g.insecure.has('pubkey');
+  const { parseKeyLocation, trustKeys, locateKeys, httpsAutoAccept, trustFromHttpsHint } = await import('../../fetch/fetch-keys.js');
+  let locations = keyFiles.map((k) => parseKeyLocation(k, { allowHttp, httpFlag: '--insecure-allow-http' }));
+  // The HTTP stack only when something is remote: loading it costs start-up time.
+  const net = keyFiles.length === 0 || locations.some((l) => l.kind === 'url') ? await import('../../fetch/http-setup.js') : undefined;
+  let client: HttpClient | undefined;
+  const http = (): HttpClient => {
+    if (!net) throw new Error('bug: no HTTP client for local key files');
+    if (!client) {
+      const w = net.insecureTlsWarning(g);
+      if (w) ctx.warn(w);
+      client = net.makeHttpClient(g, { allowHttp });
     }
+    return client;
+  };
+  try {
+    let discoveredFrom: string | undefined;
+    if (keyFiles.length === 0) {
+      if (scope.kind === 'root') throw new UsageError('--root needs KEYFILE arguments: keys for every image are not discovered');
+      const found = await locateKeys(http(), scope.prefix, { allowHttp, debug: ctx.debug });
+      discoveredFrom = found.page;
+      locations = found.keys.map((k) => parseKeyLocation(k, { allowHttp, httpFlag: '--insecure-allow-http' }));
+    }
+    const autoAcceptHttps = httpsAutoAccept(g, discoveredFrom);
+    await trustKeys(
+      {
+        roots: keystoreRoots(g.systemConfig, g.localConfig),
+        scope,
+        locations,
+        http,
+        skipReview: flags.skipFingerprintReview === true,
+        autoAcceptHttps,
+        noTtyHint: `review the fingerprint yourself and pass --skip-fingerprint-review${trustFromHttpsHint(g, locations.some((l) => l.kind === 'url' && l.https), discoveredFrom)}`,
+      },
+      { status: (line) => ctx.io.err(`${line}\n`), show: (t) => ctx.io.out(t), ask: ctx.io.stdinIsTTY && ctx.io.stderrIsTTY ? () => askYesNo(ctx) : undefined },
+    );
+  } finally {
+    await client?.close();
   }
 }
 

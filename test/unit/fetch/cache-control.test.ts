@@ -40,3 +40,18 @@ describe('redactUrl', () => {
     expect(redactUrl('not a url //user:pw@host/x')).not.toContain('pw');
   });
 });
+
+describe('batched', () => {
+  it('gathers small chunks into buffers of at least the minimum, losing and reordering nothing', async () => {
+    const { batched } = await import('../../../src/fetch/download.js');
+    const chunks = Array.from({ length: 50 }, (_, i) => Buffer.alloc(1000 + i, i));
+    async function* src(): AsyncGenerator<Buffer> {
+      for (const c of chunks) yield await Promise.resolve(c);
+    }
+    const out: Buffer[] = [];
+    for await (const b of batched(src(), 10_000)) out.push(b);
+    expect(Buffer.concat(out).equals(Buffer.concat(chunks))).toBe(true);
+    expect(out.slice(0, -1).every((b) => b.length >= 10_000)).toBe(true);
+    expect(out.length).toBeLessThan(chunks.length / 5);
+  });
+});

@@ -1,0 +1,16 @@
+import type { ImageId } from '../spec/image-id.js';
+import type { ImageManifest } from '../spec/image-manifest.js';
+
+/** What fetching tells the user along the way; `review` asks about a discovered key on a terminal. */
+export interface FetchHooks {
+  warn(msg: string): void;
+  info(msg: string): void;
+  debug(msg: string): void;
+  progress(label: string, total: number | undefined): { add(n: number): void; done(): void };
+  review?: { show(text: string): void; ask(): Promise<boolean> };
+}
+
+export interface Fetched {
+  id: ImageId;
+  manifest: ImageManifest;
+}
