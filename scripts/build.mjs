@@ -21,7 +21,7 @@ await build({
   platform: 'node',
   target: 'node20',
   // Native and large packages stay in node_modules and are required on first use.
-  external: ['better-sqlite3', 'openpgp', 'tar'],
+  external: ['better-sqlite3', 'openpgp', 'tar', 'undici'],
   define: { 'import.meta.url': '__capsuleModuleUrl' },
   banner: { js: "const __capsuleModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
