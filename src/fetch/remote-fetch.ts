@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import { CapsuleError, errorChain } from '../errors/capsule-error.js';
 import type { Dependency } from '../spec/image-manifest.js';
 import { getImage } from '../store/image-index.js';
-import { getRemote, isFresh, upsertRemote } from '../store/remote-index.js';
+import { getRemote, isFresh, upsertRemote, type RemoteRecord } from '../store/remote-index.js';
 import type { Store } from '../store/store.js';
-import { lockFile } from '../sys/flock.js';
+import { lockFile, type HeldLock } from '../sys/flock.js';
 import type { StoredKey } from '../verify/keystore.js';
+import { readSignatureFile } from '../verify/signature-file.js';
 import { maxAgeOf } from './cache-control.js';
 import { discardPartial, downloadPaths, readPartial, resumeStream, TransferError, writePartialMeta, type DownloadPaths } from './download.js';
 import { readSmallBody, redactUrl, type HttpClient, type HttpResponse } from './http-client.js';
@@ -48,52 +49,55 @@ const MAX_SIGNATURE_BYTES = 1024 * 1024;
  */
 export async function fetchRemoteImage(store: Store, http: HttpClient, url: string, o: RemoteFetchOptions, hooks: RemoteHooks): Promise<RemoteFetched> {
   const now = o.now ?? Date.now;
-  const cached = (): { id: string } | undefined => {
+  // The URL's cache row, but only while the image it names is still in the store.
+  const cached = (): RemoteRecord | undefined => {
     if (!store.exists) return undefined;
     const r = getRemote(store.db, cacheKey(url));
-    return r && getImage(store.db, r.imageId) ? { id: r.imageId } : undefined;
+    return r && getImage(store.db, r.imageId) ? r : undefined;
   };
   const hit = cached();
   if (hit && o.policy !== 'update') {
     hooks.debug(`using image from local store for url ${redactUrl(url)}`);
-    return { id: hit.id, fromCache: true, result: undefined };
+    return { id: hit.imageId, fromCache: true, result: undefined };
   }
   if (o.policy === 'never') {
     throw new CapsuleError('image-not-found', `unable to fetch image from URL ${JSON.stringify(redactUrl(url))}: either image was not found in the store or store was disabled and fetching from remote yielded nothing or it was disabled`);
   }
-  if (hit && isFresh(getRemote(store.db, cacheKey(url))!, now())) {
+  if (hit && isFresh(hit, now())) {
     hooks.debug(`image for ${redactUrl(url)} isn't expired, not fetching.`);
-    return { id: hit.id, fromCache: true, result: undefined };
+    return { id: hit.imageId, fromCache: true, result: undefined };
   }
 
   const paths = downloadPaths(store, cacheKey(url));
   const started = now();
   // Held shared for the whole download, so `image gc` never sweeps a partial file in use.
   const storeLock = await store.lock('shared');
-  let lock = await lockFile(paths.lock, 'exclusive', false).catch((e: unknown) => {
-    storeLock.release();
-    throw e;
-  });
-  if (lock === null) {
-    hooks.info('another capsule is downloading this file, waiting...');
-    lock = await lockFile(paths.lock, 'exclusive', 3600);
-    if (lock === null) {
-      storeLock.release();
-      throw new CapsuleError('store-busy', `timed out waiting for another download of ${redactUrl(url)}`);
-    }
-  }
   try {
-    // Someone may have fetched it while we waited: use that instead of downloading again.
-    const again = store.exists ? getRemote(store.db, cacheKey(url)) : undefined;
-    if (again && again.downloadTime >= started && cached()) {
-      hooks.debug(`${redactUrl(url)} was just fetched by another capsule`);
-      return { id: again.imageId, fromCache: true, result: undefined };
+    const lock = await downloadLock(paths, url, hooks);
+    try {
+      // Someone may have fetched it while we waited: use that instead of downloading again.
+      const again = cached();
+      if (again && again.downloadTime >= started) {
+        hooks.debug(`${redactUrl(url)} was just fetched by another capsule`);
+        return { id: again.imageId, fromCache: true, result: undefined };
+      }
+      return await download(store, http, url, paths, o, hooks, hit?.etag);
+    } finally {
+      lock.release();
     }
-    return await download(store, http, url, paths, o, hooks, hit !== undefined ? getRemote(store.db, cacheKey(url))?.etag : undefined);
   } finally {
-    lock.release();
     storeLock.release();
   }
+}
+
+/** One download per URL at a time: a second capsule waits for the first, then reuses its result. */
+async function downloadLock(paths: DownloadPaths, url: string, hooks: RemoteHooks): Promise<HeldLock> {
+  const lock = await lockFile(paths.lock, 'exclusive', false);
+  if (lock !== null) return lock;
+  hooks.info('another capsule is downloading this file, waiting...');
+  const waited = await lockFile(paths.lock, 'exclusive', 3600);
+  if (waited === null) throw new CapsuleError('store-busy', `timed out waiting for another download of ${redactUrl(url)}`);
+  return waited;
 }
 
 async function fetchSignature(http: HttpClient, sigUrl: string): Promise<{ deferred: true } | { deferred: false; text: string }> {
@@ -113,7 +117,7 @@ async function download(store: Store, http: HttpClient, url: string, paths: Down
   const sigUrl = o.signatureUrl ?? `${url}.asc`;
   let signature: string | undefined;
   let deferred = false;
-  if (o.verify && o.signatureFile !== undefined) signature = readLocalSignature(o.signatureFile);
+  if (o.verify && o.signatureFile !== undefined) signature = readSignatureFile(o.signatureFile);
 
   const partial = readPartial(paths, cacheKey(url));
   const headers: Record<string, string> = {};
@@ -207,14 +211,6 @@ async function download(store: Store, http: HttpClient, url: string, paths: Down
   } finally {
     bar.done();
     await drain(res);
-  }
-}
-
-function readLocalSignature(file: string): string {
-  try {
-    return fs.readFileSync(file, 'latin1');
-  } catch (e) {
-    throw new CapsuleError('signature', `error opening signature file ${JSON.stringify(file)}`, { cause: e });
   }
 }
 

@@ -8,10 +8,11 @@ import { parseNameRef } from '../spec/image-ref.js';
 import { findByIdPrefix } from '../store/image-index.js';
 import type { Store } from '../store/store.js';
 import { keystoreRoots, listTrustedKeys } from '../verify/keystore.js';
+import { readSignatureFile } from '../verify/signature-file.js';
 import { classifyImageArg } from './image-arg.js';
 import type { PullPolicy } from './pull-policy.js';
 import { fetchName, fetchUrl, type RemoteSession } from './fetch-remote.js';
-import type { FetchHooks, Fetched } from './fetch-types.js';
+import { reportSigner, type FetchHooks, type Fetched } from './fetch-types.js';
 
 export type { FetchHooks, Fetched } from './fetch-types.js';
 
@@ -68,12 +69,7 @@ async function fetchFile(store: Store, file: string, signature: string | undefin
   if (g.insecure.has('image')) {
     hooks.warn('image signature verification has been disabled');
   } else {
-    const sigFile = signature ?? `${file}.asc`;
-    try {
-      armored = fs.readFileSync(sigFile, 'latin1');
-    } catch (e) {
-      throw new CapsuleError('signature', `error opening signature file ${JSON.stringify(sigFile)}`, { cause: e, hint: 'sign the image, pass --signature, or skip verification with --insecure-options=image' });
-    }
+    armored = readSignatureFile(signature ?? `${file}.asc`);
   }
   const bar = hooks.progress('ACI', size);
   const stream = fs.createReadStream(file, { highWaterMark: 1024 * 1024 });
@@ -83,7 +79,7 @@ async function fetchFile(store: Store, file: string, signature: string | undefin
       { data: stream as AsyncIterable<Buffer>, signature: armored, label: file },
       { trustedKeys: armored === undefined ? [] : listTrustedKeys(keystoreRoots(g.systemConfig, g.localConfig)), onRawBytes: (n) => bar.add(n) },
     );
-    if (r.signer) hooks.info(`signature verified:\n${r.signer.userIds.map((u) => `  ${u}`).join('\n')}`);
+    reportSigner(hooks, r.signer);
     return { id: r.id, manifest: r.manifest };
   } catch (e) {
     throw new CapsuleError(e instanceof CapsuleError ? e.code : 'fetch', `fetching image from file ${JSON.stringify(file)}`, { cause: e });

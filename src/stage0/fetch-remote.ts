@@ -9,7 +9,7 @@ import { formatNameRef } from '../spec/image-ref.js';
 import { findByName, getImage } from '../store/image-index.js';
 import type { Store } from '../store/store.js';
 import { keystoreRoots, listTrustedKeys } from '../verify/keystore.js';
-import type { FetchHooks, Fetched } from './fetch-types.js';
+import { reportSigner, type FetchHooks, type Fetched } from './fetch-types.js';
 
 /** One HTTP client per capsule process, made on first remote use (loading undici costs start-up time). */
 export class RemoteSession {
@@ -55,7 +55,7 @@ export async function fetchUrl(store: Store, s: RemoteSession, url: string, sign
     { policy, verify, trustedKeys: trusted(s.g), ...(signatureFile !== undefined ? { signatureFile } : {}), fetchDependency: (dep) => fetchDependency(store, s, dep, hooks, []) },
     hooks,
   );
-  if (r.result?.signer) hooks.info(`signature verified:\n${r.result.signer.userIds.map((u) => `  ${u}`).join('\n')}`);
+  reportSigner(hooks, r.result?.signer);
   return fetched(store, r.id);
 }
 
@@ -100,7 +100,7 @@ export async function fetchName(store: Store, s: RemoteSession, name: string, la
     },
     hooks,
   );
-  if (r.result?.signer) hooks.info(`signature verified:\n${r.result.signer.userIds.map((u) => `  ${u}`).join('\n')}`);
+  reportSigner(hooks, r.result?.signer);
   return fetched(store, r.id);
 }
 

@@ -1,5 +1,6 @@
 import type { ImageId } from '../spec/image-id.js';
 import type { ImageManifest } from '../spec/image-manifest.js';
+import type { VerifiedSignature } from '../verify/signature.js';
 
 /** What fetching tells the user along the way; `review` asks about a discovered key on a terminal. */
 export interface FetchHooks {
@@ -13,4 +14,9 @@ export interface FetchHooks {
 export interface Fetched {
   id: ImageId;
   manifest: ImageManifest;
+}
+
+/** rkt's report after a verified signature: `image: signature verified:` and the signer's identities. */
+export function reportSigner(hooks: Pick<FetchHooks, 'info'>, signer: VerifiedSignature | undefined): void {
+  if (signer) hooks.info(`signature verified:\n${signer.userIds.map((u) => `  ${u}`).join('\n')}`);
 }
