@@ -1,6 +1,6 @@
 /**
  * The stage0 ↔ stage1 contract (docs/stage1-contract.md). stage0 and the flavours meet only here.
- * Pure data: names, versions and argument building; no side effects.
+ * Pure data: names, versions, the resolved pod runtime and argument building; no side effects.
  */
 export const STAGE1_INTERFACE_VERSION = 1;
 
@@ -13,59 +13,139 @@ export type Entrypoint = 'run' | 'enter' | 'stop' | 'gc';
 export const POD_FILES = {
   manifest: 'pod',
   created: 'pod-created',
-  stage1: 'stage1',
+  runtime: 'runtime.json',
+  ppid: 'ppid',
   pid: 'pid',
   netInfo: 'net-info.json',
+  stage1Dir: 'stage1',
+  plan: 'stage1/plan',
+  stage1Root: 'stage1/rootfs',
+  volumes: 'volumes',
+  volume: (name: string) => `volumes/${name}`,
   appDir: (app: string) => `apps/${app}`,
+  /** --no-overlay: a private copy of the app's tree. */
   appRootfs: (app: string) => `apps/${app}/rootfs`,
-  appRuntime: (app: string) => `apps/${app}/app.json`,
+  appUpper: (app: string) => `apps/${app}/upper`,
+  appWork: (app: string) => `apps/${app}/work`,
+  statusDir: 'status',
   appStatus: (app: string) => `status/${app}`,
   appStarted: (app: string) => `status/${app}.started`,
+  logsDir: 'logs',
   appLog: (app: string) => `logs/${app}.log`,
 } as const;
 
-/** What stage0 records about the flavour a pod was prepared for. */
-export interface Stage1Record {
-  flavour: Stage1Flavour;
-  interfaceVersion: number;
+/** seccomp for one app. `retain`: only `syscalls` allowed; `remove`: `syscalls` blocked. */
+export interface SeccompPlan {
+  mode: 'retain' | 'remove';
+  /** Plain syscall names; groups (`@…`) are already expanded by stage0. */
+  syscalls: string[];
+  /** Errno name returned by blocked calls (`EPERM`); null kills the app with SIGSYS. */
+  errno: string | null;
 }
 
+export interface AppMount {
+  volume: string;
+  /** Absolute path inside the app's rootfs. */
+  path: string;
+  readOnly: boolean;
+}
+
+/** One app, fully resolved by stage0: the flavour applies it, it never re-derives it. */
+export interface AppRuntime {
+  name: string;
+  image: { id: string; name: string; treeId: string };
+  /** argv; argv[0] absolute, or looked up in the app's PATH by stage1. */
+  exec: string[];
+  /** Final environment in order, precedence already applied. */
+  env: Array<[string, string]>;
+  uid: number;
+  gid: number;
+  supplementaryGids: number[];
+  workingDirectory: string;
+  readOnlyRootfs: boolean;
+  /** Capability bounding set (CAP_* names), or 'all' with --insecure-options=capabilities. */
+  capabilities: string[] | 'all';
+  noNewPrivileges: boolean;
+  /** null: no filter (--insecure-options=seccomp). */
+  seccomp: SeccompPlan | null;
+  memoryLimit: number | null;
+  /** CPU limit in milli-cores (500 = half a core). */
+  cpuMilli: number | null;
+  cpuShares: number | null;
+  oomScoreAdj: number | null;
+  mounts: AppMount[];
+  /** The image annotates appc.io/executor/supports-systemd-notify=true. */
+  supportsNotify: boolean;
+}
+
+export interface PodVolume {
+  name: string;
+  kind: 'host' | 'empty';
+  /** host: absolute source path. */
+  source?: string;
+  readOnly: boolean;
+  recursive: boolean;
+  /** empty: mode (octal string), owner. */
+  mode: string;
+  uid: number;
+  gid: number;
+}
+
+/** Everything stage1 needs, written by stage0 as `runtime.json`. */
+export interface PodRuntime {
+  interfaceVersion: number;
+  flavour: Stage1Flavour;
+  uuid: string;
+  apps: AppRuntime[];
+  volumes: PodVolume[];
+  /** false with --no-overlay: apps/<app>/rootfs are copies. */
+  overlay: boolean;
+  /** --insecure-options=paths: no masked or read-only kernel paths. */
+  unmaskedPaths: boolean;
+}
+
+/** Options given when the pod starts (run, or run-prepared). */
 export interface RunOptions {
   uuid: string;
   debug?: boolean;
   net?: string;
   interactive?: boolean;
   hostname?: string;
-  disableCapabilitiesRestriction?: boolean;
-  disablePaths?: boolean;
-  disableSeccomp?: boolean;
   ipc?: 'auto' | 'private' | 'parent';
 }
 
-/** The `run` entrypoint's arguments, in the documented order. */
-export function runArgs(o: RunOptions): string[] {
-  const a = [`--uuid=${o.uuid}`];
-  if (o.debug) a.push('--debug');
-  if (o.net !== undefined) a.push(`--net=${o.net}`);
-  if (o.interactive) a.push('--interactive');
-  if (o.hostname !== undefined) a.push(`--hostname=${o.hostname}`);
-  if (o.disableCapabilitiesRestriction) a.push('--disable-capabilities-restriction');
-  if (o.disablePaths) a.push('--disable-paths');
-  if (o.disableSeccomp) a.push('--disable-seccomp');
-  if (o.ipc !== undefined) a.push(`--ipc=${o.ipc}`);
-  return a;
+/** Paths a flavour needs, all parameters so tests use temp dirs. */
+export interface Stage1Env {
+  /** The pod directory (pods/run/<uuid> when running). */
+  podDir: string;
+  /** The store's tree directory (tree/<treeId>/rootfs are the lower layers). */
+  treeDir: string;
+  /** Directory holding the helper binary `capsule-stage1`. */
+  libexecDir: string;
+  /** cgroup filesystem root, normally /sys/fs/cgroup. */
+  cgroupRoot: string;
+  /** The caller's environment (NOTIFY_SOCKET, TERM, INVOCATION_ID). */
+  env: Record<string, string | undefined>;
 }
 
-export function enterArgs(uuid: string, app: string, cmd: readonly string[]): string[] {
-  return [`--uuid=${uuid}`, `--app=${app}`, '--', ...cmd];
+/** What the `capsule` wrapper execs after the Node process exits (no resident Node). */
+export interface Handover {
+  cwd: string;
+  argv: string[];
+  env: Record<string, string>;
 }
 
-export function stopArgs(uuid: string, force: boolean): string[] {
-  return force ? [`--uuid=${uuid}`, '--force'] : [`--uuid=${uuid}`];
-}
-
-export function gcArgs(uuid: string, debug: boolean): string[] {
-  return debug ? [`--uuid=${uuid}`, '--debug'] : [`--uuid=${uuid}`];
+/**
+ * A flavour. `run` and `enter` only plan and write files, then return the command the wrapper
+ * execs; `stop` and `gc` act directly. All are idempotent where the doc says so.
+ */
+export interface Stage1 {
+  flavour: Stage1Flavour;
+  interfaceVersion: number;
+  run(e: Stage1Env, pod: PodRuntime, o: RunOptions): Promise<Handover>;
+  enter(e: Stage1Env, pod: PodRuntime, app: string, cmd: string[]): Promise<Handover>;
+  stop(e: Stage1Env, pod: PodRuntime, force: boolean): Promise<void>;
+  gc(e: Stage1Env, pod: PodRuntime): Promise<void>;
 }
 
 /** The lock a running pod holds (see "The pod lock"). */
@@ -74,6 +154,6 @@ export function podLockPath(runtimeDir: string, uuid: string): string {
 }
 
 /** stage0 refuses flavours that speak a contract version it does not know. */
-export function isSupportedInterface(r: Stage1Record): boolean {
-  return STAGE1_FLAVOURS.includes(r.flavour) && r.interfaceVersion === STAGE1_INTERFACE_VERSION;
+export function isSupportedInterface(r: { flavour: string; interfaceVersion: number }): boolean {
+  return (STAGE1_FLAVOURS as readonly string[]).includes(r.flavour) && r.interfaceVersion === STAGE1_INTERFACE_VERSION;
 }
