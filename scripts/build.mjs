@@ -5,6 +5,7 @@
 // The new dist/ is built beside the old one and swapped in by rename, so a `capsule` process
 // started meanwhile (another test run) never sees a half-written dist/.
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
@@ -40,12 +41,16 @@ await build({
   external: ['better-sqlite3', 'openpgp', 'tar', 'undici'],
   define: { 'import.meta.url': '__capsuleModuleUrl' },
   banner: { js: "const __capsuleModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // bin/capsule (a shell wrapper) runs this file directly.
+  footer: { js: 'if (require.main === module) module.exports.main(process.argv.slice(2)).then((c) => { process.exitCode = c; });' },
   // Smaller source parses faster on every start; identifiers are kept so stack traces stay readable.
   plugins: [lazyChildProcessForCommander],
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
 });
+// The stage1 helper (C, src/stage1/helper/) goes to dist/libexec/capsule-stage1.
+execFileSync('sh', [path.join(root, 'scripts/build-helper.sh'), tmp], { stdio: 'inherit' });
 const dist = path.join(root, 'dist');
 try {
   renameSync(dist, old);

@@ -3,7 +3,7 @@
 # Debian packages with apt-get, npm packages with `npm ci` (from package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PACKAGES=(busybox-static gnupg systemd-container util-linux xz-utils bzip2 procps iproute2)
+PACKAGES=(busybox-static gnupg systemd-container util-linux xz-utils bzip2 procps iproute2 gcc libc6-dev libseccomp-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -5,6 +5,15 @@ import { registerVersion } from './commands/version.js';
 import { registerTrust } from './commands/trust.js';
 import { registerFetch } from './commands/fetch.js';
 import { registerImage } from './commands/image.js';
+import { registerRun } from './commands/run.js';
+import { registerList } from './commands/list.js';
+import { registerStatus } from './commands/status.js';
+import { registerStop } from './commands/stop.js';
+import { registerGc } from './commands/gc.js';
+import { registerRm } from './commands/rm.js';
+import { registerCatManifest } from './commands/cat-manifest.js';
+import { registerExport } from './commands/export.js';
+import { registerLogs } from './commands/logs.js';
 
 /** Builds a fresh program per invocation: no flag state is registered at import time. */
 export function buildProgram(io: Io, onCommandError: (cmd: Command, message: string) => void): Command {
@@ -35,5 +44,14 @@ export function buildProgram(io: Io, onCommandError: (cmd: Command, message: str
   registerTrust(program, io);
   registerFetch(program, io);
   registerImage(program, io);
+  registerRun(program, io);
+  registerList(program, io);
+  registerStatus(program, io);
+  registerStop(program, io);
+  registerGc(program, io);
+  registerRm(program, io);
+  registerCatManifest(program, io);
+  registerExport(program, io);
+  registerLogs(program, io);
   return program;
 }

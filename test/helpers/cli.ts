@@ -23,7 +23,7 @@ export interface RunOptions {
 /** Runs the real CLI as a separate process (what users and systemd run). */
 export function runCapsule(args: string[], o: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CAPSULE, ...args], {
+    const child = spawn(CAPSULE, [...args], {
       cwd: o.cwd ?? ROOT,
       env: { ...process.env, ...o.env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -48,6 +48,8 @@ export interface World {
   dir: string;
   localConfig: string;
   systemConfig: string;
+  /** CAPSULE_RUNTIME_DIR of this world (pod locks), set for every `run`. */
+  runtimeDir: string;
   /** Global flags pointing capsule at this world. */
   flags: string[];
   run(args: string[], o?: RunOptions): Promise<RunResult>;
@@ -59,14 +61,16 @@ export function makeWorld(prefix = 'capsule-test-'): World {
   const dir = path.join(base, 'var');
   const localConfig = path.join(base, 'etc');
   const systemConfig = path.join(base, 'usr-lib');
+  const runtimeDir = path.join(base, 'run');
   const flags = [`--dir=${dir}`, `--local-config=${localConfig}`, `--system-config=${systemConfig}`];
   return {
     base,
     dir,
     localConfig,
     systemConfig,
+    runtimeDir,
     flags,
-    run: (args, o) => runCapsule([...flags, ...args], o),
+    run: (args, o) => runCapsule([...flags, ...args], { ...o, env: { CAPSULE_RUNTIME_DIR: runtimeDir, ...o?.env } }),
     cleanup: () => fs.rmSync(base, { recursive: true, force: true }),
   };
 }

@@ -118,7 +118,7 @@ describe('crash safety: SIGKILL during fetch', () => {
 function fetchKilledAfter(w: World, file: string, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
   return new Promise((resolve, reject) => {
     const start = Date.now();
-    const child = spawn(process.execPath, [CAPSULE, ...w.flags, '--insecure-options=image', 'fetch', file], { stdio: 'ignore' });
+    const child = spawn(CAPSULE, [...w.flags, '--insecure-options=image', 'fetch', file], { stdio: 'ignore' });
     const timer = setTimeout(() => child.kill('SIGKILL'), ms);
     child.on('error', reject);
     child.on('close', (code, signal) => {

@@ -23,7 +23,7 @@ const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Runs `capsule trust …` on a pseudo-terminal with `input` typed in; returns exit code and the terminal's text. */
 function onTerminal(w: World, args: string[], input: string): { code: number | null; text: string } {
-  const cmd = [process.execPath, CAPSULE, ...w.flags, ...args].map(shellQuote).join(' ');
+  const cmd = [CAPSULE, ...w.flags, ...args].map(shellQuote).join(' ');
   const r = spawnSync('script', ['--quiet', '--return', '--command', cmd, '/dev/null'], {
     input,
     encoding: 'utf8',

@@ -140,7 +140,7 @@ describe('adding keys', () => {
   it('stores a prefix key as prefix.d/<prefix path>/<lowercase fingerprint>, armored; dirs 0755 and file 0644 even under umask 077', () => {
     const w = world();
     const pub = exportKey(w);
-    const r = spawnSync('sh', ['-c', 'umask 077 && exec "$@"', 'sh', process.execPath, CAPSULE, ...w.flags, 'trust', '--prefix', 'example.com/capsule/', '--skip-fingerprint-review', pub], { encoding: 'utf8' });
+    const r = spawnSync('sh', ['-c', 'umask 077 && exec "$@"', 'sh', CAPSULE, ...w.flags, 'trust', '--prefix', 'example.com/capsule/', '--skip-fingerprint-review', pub], { encoding: 'utf8' });
     expect(r.stderr).toContain('Added key for prefix "example.com/capsule"');
     expect(r.status).toBe(0);
     const keys = path.join(w.localConfig, 'trustedkeys');

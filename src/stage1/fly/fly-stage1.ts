@@ -1,11 +1,34 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { CapsuleError } from '../../errors/capsule-error.js';
-import { STAGE1_INTERFACE_VERSION, type Stage1 } from '../contract.js';
+import { encodePlan } from '../common/plan-file.js';
+import { readPidFile, signal } from '../common/pod-process.js';
+import { POD_FILES, STAGE1_INTERFACE_VERSION, type Stage1 } from '../contract.js';
+import { planFly } from './fly-plan.js';
 
 export const flyStage1: Stage1 = {
   flavour: 'fly',
   interfaceVersion: STAGE1_INTERFACE_VERSION,
-  run: () => Promise.reject(new CapsuleError('stage1', 'fly run: not implemented yet')),
-  enter: () => Promise.reject(new CapsuleError('stage1', 'fly enter: not implemented yet')),
-  stop: () => Promise.resolve(),
-  gc: () => Promise.resolve(),
+
+  run(e, pod) {
+    const { plan, root, handover } = planFly(e, pod);
+    fs.mkdirSync(root, { recursive: true });
+    fs.mkdirSync(path.join(e.podDir, POD_FILES.stage1Dir), { recursive: true });
+    fs.writeFileSync(path.join(e.podDir, POD_FILES.plan), encodePlan(plan));
+    return Promise.resolve(handover);
+  },
+
+  enter() {
+    return Promise.reject(new CapsuleError('enter', 'the fly flavour has no isolation to enter', { hint: 'use nsenter or chroot on the host' }));
+  },
+
+  stop(e, _pod, force) {
+    const pid = readPidFile(e.podDir, POD_FILES.pid);
+    if (pid !== null) signal(pid, force ? 'SIGKILL' : 'SIGTERM');
+    return Promise.resolve();
+  },
+
+  gc() {
+    return Promise.resolve();
+  },
 };

@@ -1,0 +1,164 @@
+import type { Command } from 'commander';
+import { CapsuleError, UsageError } from '../../errors/capsule-error.js';
+import { makeCtx, type Ctx } from '../context.js';
+import type { Io } from '../io.js';
+import { progressBar } from '../progress.js';
+import { keyReviewer } from './trust.js';
+
+/** rkt: run, prepare, run-prepared and enter need root. */
+export function requireRoot(): void {
+  if (process.getuid?.() !== 0) throw new CapsuleError('not-root', 'cannot run as unprivileged user');
+}
+
+const GLOBAL_WITH_VALUE = new Set(['--dir', '--local-config', '--system-config', '--user-config', '--insecure-options']);
+const GLOBAL_BOOL = new Set(['--debug', '--trust-keys-from-https']);
+
+/**
+ * The command's own argv, as typed: rkt walks it itself (per-app flags follow their image), so
+ * commander's parse is not used. Global flags given after the command word (before `--`) are
+ * already applied by commander and are dropped here.
+ */
+export function commandArgv(cmd: Command): string[] {
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  const raw = ((root as unknown as { rawArgs?: unknown }).rawArgs as string[] | undefined) ?? [];
+  const user = raw.slice(2);
+  let i = 0;
+  for (; i < user.length; i++) {
+    const a = user[i] ?? '';
+    if (GLOBAL_WITH_VALUE.has(a)) i++;
+    else if (!a.startsWith('-')) break;
+  }
+  const rest = user.slice(i + 1);
+  const out: string[] = [];
+  let appArgs = false;
+  for (let j = 0; j < rest.length; j++) {
+    const a = rest[j] ?? '';
+    if (a === '--') appArgs = true;
+    else if (a === '---') appArgs = false;
+    if (!appArgs) {
+      const name = a.split('=')[0] ?? '';
+      if (GLOBAL_BOOL.has(name)) continue;
+      if (GLOBAL_WITH_VALUE.has(name)) {
+        if (!a.includes('=')) j++;
+        continue;
+      }
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+export function fetchHooks(ctx: Ctx, io: Io) {
+  const review = keyReviewer(ctx);
+  return {
+    warn: ctx.warn,
+    info: (m: string) => io.err(`image: ${m}\n`),
+    debug: ctx.debug,
+    progress: (label: string, total: number | undefined) => progressBar(io, label, total),
+    ...(review ? { review } : {}),
+  };
+}
+
+function inheritedLock(): { fd: number; pendingPath: string } | undefined {
+  const fd = process.env.CAPSULE_LOCK_FD;
+  const pendingPath = process.env.CAPSULE_LOCK_PENDING;
+  if (!fd || !pendingPath) return undefined;
+  return { fd: Number(fd), pendingPath };
+}
+
+export function registerRun(program: Command, io: Io): void {
+  for (const kind of ['run', 'prepare'] as const) {
+    program
+      .command(kind)
+      .description(kind === 'run' ? 'run image(s) in a pod' : 'prepare a pod to run later (prints its UUID)')
+      .usage('[pod flags] IMAGE [app flags] [-- app args… [---]] [IMAGE…]')
+      .allowUnknownOption(true)
+      .allowExcessArguments(true)
+      .argument('[args...]')
+      .action(async (_a: unknown, _f: unknown, cmd: Command) => {
+        const ctx = makeCtx(cmd, io);
+        requireRoot();
+        const { startPod } = await import('../../stage0/start-pod.js');
+        const { runtimeDir, stage1Env, stage1For } = await import('../stage1-registry.js');
+        const argv = commandArgv(cmd);
+        const r = await startPod({ kind, argv, globals: ctx.globals, runtimeDir: runtimeDir(), env: process.env, hooks: fetchHooks(ctx, io), inheritedLock: kind === 'run' ? inheritedLock() : undefined, stage1For, stage1Env });
+        if (kind === 'prepare') io.out(`${r.uuid}\n`);
+      });
+  }
+
+  program
+    .command('run-prepared')
+    .description('run a prepared pod')
+    .argument('<uuid>', 'pod UUID (or a unique prefix)')
+    .option('--net [nets]', 'networks (host or none)')
+    .option('--hostname <name>', 'pod hostname (default capsule-<uuid>)')
+    .option('--interactive', 'run the pod interactively')
+    .option('--ipc <mode>', 'IPC namespace: auto, private or parent')
+    .option('--mds-register', 'register with the metadata service (not supported)')
+    .action(async (uuid: string, flags: { net?: string | boolean; hostname?: string; interactive?: boolean; ipc?: string; mdsRegister?: boolean }, cmd: Command) => {
+      const ctx = makeCtx(cmd, io);
+      requireRoot();
+      if (flags.mdsRegister) throw new UsageError('--mds-register is not supported');
+      if (flags.ipc !== undefined && !['auto', 'private', 'parent'].includes(flags.ipc)) throw new UsageError(`invalid value ${JSON.stringify(flags.ipc)} for --ipc (auto, private or parent)`);
+      const { runPrepared } = await import('../../stage0/start-pod.js');
+      const { runtimeDir, stage1Env, stage1For } = await import('../stage1-registry.js');
+      await runPrepared({
+        uuidArg: uuid,
+        globals: ctx.globals,
+        runtimeDir: runtimeDir(),
+        env: process.env,
+        inheritedLock: inheritedLock(),
+        stage1For,
+        stage1Env,
+        opts: {
+          ...(flags.net !== undefined ? { net: flags.net === true ? 'default' : String(flags.net) } : {}),
+          ...(flags.hostname !== undefined ? { hostname: flags.hostname } : {}),
+          ...(flags.interactive ? { interactive: true } : {}),
+          ...(flags.ipc !== undefined ? { ipc: flags.ipc as 'auto' | 'private' | 'parent' } : {}),
+          ...(ctx.globals.debug ? { debug: true } : {}),
+        },
+      });
+    });
+
+  program
+    .command('enter')
+    .description("run a command inside a running pod's app, with the app's isolation")
+    .usage('[--app NAME] UUID [--] [CMD [ARGS…]]')
+    .option('--app <name>', 'the app to enter (needed for multi-app pods)')
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .argument('[uuid]', 'pod UUID (or a unique prefix)')
+    .argument('[cmd...]', 'command and arguments (default /bin/sh)')
+    .action(async (_u: unknown, _c: unknown, _f: unknown, cmd: Command) => {
+      const ctx = makeCtx(cmd, io);
+      requireRoot();
+      const a = parseEnterArgv(commandArgv(cmd));
+      const { enterPod } = await import('../../stage0/start-pod.js');
+      const { runtimeDir, stage1Env, stage1For } = await import('../stage1-registry.js');
+      let argv = a.cmd;
+      if (argv.length === 0) {
+        argv = ['/bin/sh'];
+        io.err('enter: no command specified, assuming "/bin/sh"\n');
+      }
+      await enterPod({ uuidArg: a.uuid, app: a.app, cmd: argv, globals: ctx.globals, runtimeDir: runtimeDir(), env: process.env, stage1For, stage1Env, listApps: (apps) => io.err(`enter: pod apps: ${apps.join(', ')}\n`) });
+    });
+}
+
+/** `enter [--app NAME] UUID [--] [CMD ARGS…]`: everything after the UUID belongs to the command. */
+export function parseEnterArgv(argv: readonly string[]): { app: string | undefined; uuid: string; cmd: string[] } {
+  let app: string | undefined;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const x = argv[i] ?? '';
+    if (x === '--app') app = argv[++i];
+    else if (x.startsWith('--app=')) app = x.slice(6);
+    else if (x.startsWith('-')) throw new UsageError(`unknown flag: ${x}`);
+    else break;
+  }
+  const uuid = argv[i];
+  if (uuid === undefined) throw new UsageError('enter needs a pod UUID');
+  let rest = argv.slice(i + 1);
+  if (rest[0] === '--') rest = rest.slice(1);
+  return { app, uuid, cmd: rest };
+}

@@ -1,0 +1,71 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { GlobalOptions } from '../config/global-options.js';
+import { CapsuleError } from '../errors/capsule-error.js';
+import type { ImageManifest } from '../spec/image-manifest.js';
+import { ensureTree } from '../store/ensure-tree.js';
+import { getImage } from '../store/image-index.js';
+import type { Store } from '../store/store.js';
+import { fetchImage } from './fetch-image.js';
+import type { RemoteSession } from './fetch-remote.js';
+import type { FetchHooks } from './fetch-types.js';
+import type { PullPolicy } from './pull-policy.js';
+
+/** An app's image, in the store with its rendered tree. */
+export interface PodImage {
+  id: string;
+  name: string;
+  treeId: string;
+  manifest: ImageManifest;
+  /** The rendered tree's rootfs (read-only for stage0). */
+  rootfs: string;
+}
+
+/** Resolves (fetching what is missing, like rkt: ID, file, URL, name) and renders one image. */
+export async function loadPodImage(store: Store, arg: string, signature: string | undefined, policy: PullPolicy, g: GlobalOptions, hooks: FetchHooks, remote: RemoteSession): Promise<PodImage> {
+  const f = await fetchImage(store, { arg, ...(signature ? { signature } : {}) }, policy, g, hooks, remote);
+  const rec = getImage(store.db, f.id);
+  if (!rec) throw new CapsuleError('image-missing', `image ${f.id} vanished from the store`);
+  const { tree, rootfs } = await ensureTree(store, rec);
+  return { id: f.id, name: f.manifest.name, treeId: tree.id, manifest: f.manifest, rootfs };
+}
+
+/**
+ * Reads a small file of an image's rootfs (/etc/passwd, /etc/group) without following any
+ * symlink, so an image cannot make stage0 read a host file.
+ */
+export function readImageFile(rootfs: string, rel: string): string | null {
+  let p = rootfs;
+  for (const part of rel.split('/').filter(Boolean)) {
+    p = path.join(p, part);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(p);
+    } catch {
+      return null;
+    }
+    if (st.isSymbolicLink()) return null;
+  }
+  try {
+    const st = fs.lstatSync(p);
+    if (!st.isFile() || st.size > 4 << 20) return null;
+    return fs.readFileSync(p, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Owner of a path inside an image (for `--user=/path`), not following symlinks. */
+export function statImageFile(rootfs: string, rel: string): { uid: number; gid: number } | null {
+  let p = rootfs;
+  for (const part of rel.split('/').filter(Boolean)) {
+    p = path.join(p, part);
+    try {
+      if (fs.lstatSync(p).isSymbolicLink()) return null;
+    } catch {
+      return null;
+    }
+  }
+  const st = fs.lstatSync(p);
+  return { uid: st.uid, gid: st.gid };
+}

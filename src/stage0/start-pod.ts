@@ -1,0 +1,150 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { GlobalOptions } from '../config/global-options.js';
+import { CapsuleError, UsageError } from '../errors/capsule-error.js';
+import { Store } from '../store/store.js';
+import { STAGE1_INTERFACE_VERSION, type PodRuntime, type RunOptions, type Stage1, type Stage1Env, type Stage1Flavour } from '../stage1/contract.js';
+import { RemoteSession } from './fetch-remote.js';
+import type { FetchHooks } from './fetch-types.js';
+import { writeHandover } from './handover.js';
+import { createPod, findPod, openPreparedForRun, readPodRuntime } from './pod/pod.js';
+import { loadPodImage, readImageFile, statImageFile, type PodImage } from './pod-images.js';
+import { writePodFiles } from './pod-files.js';
+import { parseRunArgs } from './run-args/parse-run-args.js';
+import { parsePodManifest, resolvePod, resolvePodManifest } from './run-args/resolve-pod.js';
+
+/** The flavours, handed in by the CLI (stage0 never imports one). */
+export interface Flavours {
+  stage1For(flavour: Stage1Flavour): Stage1;
+  stage1Env(g: GlobalOptions, podDir: string, env: NodeJS.ProcessEnv): Stage1Env;
+}
+
+export interface StartPodOptions extends Flavours {
+  kind: 'run' | 'prepare';
+  argv: string[];
+  globals: GlobalOptions;
+  runtimeDir: string;
+  env: NodeJS.ProcessEnv;
+  hooks: FetchHooks;
+  inheritedLock: { fd: number; pendingPath: string } | undefined;
+}
+
+/**
+ * `run` and `prepare`: images fetched and rendered, the pod created (locked) and prepared. `run`
+ * then moves it to run/ and writes the handover to stage1; `prepare` leaves it prepared.
+ */
+export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
+  const g = o.globals;
+  const spec = parseRunArgs(o.argv, o.kind);
+  if (o.kind === 'run' && !o.inheritedLock) throw new CapsuleError('handover', 'run must be started through bin/capsule (no pod lock descriptor was passed)');
+  const store = Store.open(g.dir, true);
+  const remote = new RemoteSession(g, o.hooks);
+  try {
+    const images: PodImage[] = [];
+    const pm = spec.pod.podManifest === undefined ? undefined : parsePodManifest(readText(spec.pod.podManifest, '--pod-manifest'));
+    if (pm) for (const app of pm.apps) images.push(await loadPodImage(store, app.imageId, undefined, 'never', g, o.hooks, remote));
+    else for (const app of spec.apps) images.push(await loadPodImage(store, app.image, app.signature, spec.pod.pullPolicy, g, o.hooks, remote));
+    const resolveOptions = {
+      insecure: g.insecure,
+      env: o.env,
+      readFile: (p: string) => fs.readFileSync(p, 'utf8'),
+      readImageFile: (img: PodImage, rel: string) => readImageFile(img.rootfs, rel),
+      statImageFile: (img: PodImage, rel: string) => statImageFile(img.rootfs, rel),
+      warn: o.hooks.warn,
+    };
+    const resolved = pm ? resolvePodManifest(pm, spec, images, resolveOptions) : resolvePod(spec, images, resolveOptions);
+    const flavour = spec.pod.stage1 ?? 'nspawn';
+    const pod = await createPod({ dataDir: g.dir, runtimeDir: o.runtimeDir, ...(o.inheritedLock ? { inheritedLock: o.inheritedLock } : {}) });
+    if (spec.pod.uuidFileSave) fs.writeFileSync(path.resolve(spec.pod.uuidFileSave), `${pod.uuid}\n`);
+    const runtime: PodRuntime = {
+      interfaceVersion: STAGE1_INTERFACE_VERSION,
+      flavour,
+      uuid: pod.uuid,
+      apps: resolved.apps,
+      volumes: resolved.volumes,
+      overlay: !spec.pod.noOverlay,
+      unmaskedPaths: g.insecure.has('paths'),
+    };
+    writePodFiles(pod.dir, store.layout.treeDir, resolved.manifest, runtime);
+    if (o.kind === 'prepare') {
+      pod.toPrepared();
+      pod.releaseLock();
+      return { uuid: pod.uuid };
+    }
+    pod.toRun();
+    const run: RunOptions = {
+      uuid: pod.uuid,
+      ...(g.debug ? { debug: true } : {}),
+      ...(spec.pod.net !== undefined ? { net: spec.pod.net } : {}),
+      ...(spec.pod.interactive ? { interactive: true } : {}),
+      ...(spec.pod.hostname !== undefined ? { hostname: spec.pod.hostname } : {}),
+      ...(spec.pod.ipc !== undefined ? { ipc: spec.pod.ipc } : {}),
+    };
+    const h = await o.stage1For(flavour).run(o.stage1Env(g, pod.dir, o.env), runtime, run);
+    writeHandover(h, o.env);
+    return { uuid: pod.uuid };
+  } finally {
+    await remote.close();
+    store.close();
+  }
+}
+
+function readText(file: string, what: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CapsuleError('read-file', `reading ${what} ${JSON.stringify(file)}`, { cause: e });
+  }
+}
+
+const checkedRuntime = (podDir: string): PodRuntime => readPodRuntime(podDir);
+
+export interface RunPreparedOptions extends Flavours {
+  uuidArg: string;
+  globals: GlobalOptions;
+  runtimeDir: string;
+  env: NodeJS.ProcessEnv;
+  inheritedLock: { fd: number; pendingPath: string } | undefined;
+  opts: Omit<RunOptions, 'uuid'>;
+}
+
+/** `run-prepared`: takes the prepared pod (one winner when racing), moves it to run/, hands over. */
+export async function runPrepared(o: RunPreparedOptions): Promise<void> {
+  if (!o.inheritedLock) throw new CapsuleError('handover', 'run-prepared must be started through bin/capsule (no pod lock descriptor was passed)');
+  const pod = await openPreparedForRun({ dataDir: o.globals.dir, runtimeDir: o.runtimeDir, uuidArg: o.uuidArg, inheritedLock: o.inheritedLock });
+  const runtime = checkedRuntime(pod.dir);
+  if (o.opts.interactive && runtime.apps.length > 1) throw new UsageError('interactive option only supports pods with one app');
+  const h = await o.stage1For(runtime.flavour).run(o.stage1Env(o.globals, pod.dir, o.env), runtime, { uuid: pod.uuid, ...o.opts });
+  writeHandover(h, o.env);
+}
+
+export interface EnterOptions extends Flavours {
+  uuidArg: string;
+  app: string | undefined;
+  cmd: string[];
+  globals: GlobalOptions;
+  runtimeDir: string;
+  env: NodeJS.ProcessEnv;
+  listApps(apps: string[]): void;
+}
+
+/** `enter`: the pod must be running; the command gets the app's isolation (stage1 `enter`). */
+export async function enterPod(o: EnterOptions): Promise<void> {
+  const pod = await findPod(o.globals.dir, o.runtimeDir, o.uuidArg);
+  if (!(await pod.isRunning())) throw new CapsuleError('pod-not-running', `pod "${pod.uuid}" isn't currently running`);
+  const runtime = checkedRuntime(pod.dir);
+  let app = o.app;
+  if (app === undefined) {
+    const [only, ...more] = runtime.apps;
+    if (!only) throw new CapsuleError('enter', 'the pod has no apps');
+    if (more.length > 0) {
+      o.listApps(runtime.apps.map((a) => a.name));
+      throw new UsageError('specify app using "capsule enter --app= ..."');
+    }
+    app = only.name;
+  } else if (!runtime.apps.some((a) => a.name === app)) {
+    throw new UsageError(`app ${JSON.stringify(app)} not found in pod "${pod.uuid}"`);
+  }
+  const h = await o.stage1For(runtime.flavour).enter(o.stage1Env(o.globals, pod.dir, o.env), runtime, app, o.cmd);
+  writeHandover(h, o.env);
+}

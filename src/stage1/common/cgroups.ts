@@ -1,0 +1,114 @@
+import path from 'node:path';
+import type { AppRuntime } from '../contract.js';
+
+/**
+ * What the host's cgroup filesystem looks like, read once (`detectCgroupHost`), so that planning
+ * the pod's cgroups is a pure function with table tests.
+ */
+export interface CgroupHost {
+  version: 'v1' | 'v2';
+  /** Normally /sys/fs/cgroup. */
+  root: string;
+  /** v1: directory names of the hierarchies holding these controllers (`cpu` or `cpu,cpuacct`). */
+  memory?: string;
+  cpu?: string;
+  /** v1: hierarchies used to track processes: `systemd` (name=systemd), `unified` (hybrid). */
+  tracking: string[];
+  /** The caller's cgroup in each hierarchy (key: directory name; v2: ''). */
+  own: Record<string, string>;
+}
+
+export interface CgroupWrite { path: string; value: string }
+
+/** The pod's cgroups: what to create, write and join, and what to bind into the container. */
+export interface CgroupPlan {
+  mkdirs: string[];
+  writes: CgroupWrite[];
+  /** Directories the stage1 helper (and so nspawn and the pod) joins. */
+  join: string[];
+  /** Host dir → container path, bound into the container for the init. */
+  binds: Array<{ host: string; container: string }>;
+  /** Per app: cgroup dirs as seen inside the container. */
+  appCgroups: Record<string, string[]>;
+  cgroupfs: 'v1' | 'v2';
+  /** v1: controller mount options for the app's own cgroup view. */
+  controllers: string[];
+  /** Every pod cgroup root, for gc (deepest first is gc's job). */
+  podCgroups: string[];
+}
+
+/** Parses /proc/self/cgroup: `4:memory:/a/b`, `2:cpu,cpuacct:/`, `9:name=systemd:/`, `0::/`. */
+export function parseProcCgroup(text: string, version: 'v1' | 'v2'): Record<string, string> {
+  const own: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (!m) continue;
+    const [, ctrls = '', p = '/'] = m;
+    if (ctrls === '') own[version === 'v2' ? '' : 'unified'] = p;
+    else if (ctrls === 'name=systemd') own.systemd = p;
+    else for (const c of [ctrls, ...ctrls.split(',')]) own[c] = p;
+  }
+  return own;
+}
+
+const CPU_PERIOD_US = 100_000;
+
+/** cgroup v2 cpu.weight from v1 shares (systemd's conversion). */
+export function sharesToWeight(shares: number): number {
+  return Math.max(1, Math.min(10_000, Math.round(1 + ((shares - 2) * 9999) / 262_142)));
+}
+
+/**
+ * Plans the pod's cgroups. v1: under the caller's cgroup in each hierarchy, like nspawn's
+ * `--keep-unit` (so a systemd service keeps its pods); v2: `capsule/<uuid>` at the root, where
+ * the no-internal-processes rule allows enabling controllers. Each app gets `app-<name>`.
+ */
+export function planPodCgroups(host: CgroupHost, uuid: string, apps: readonly AppRuntime[]): CgroupPlan {
+  const plan: CgroupPlan = { mkdirs: [], writes: [], join: [], binds: [], appCgroups: {}, cgroupfs: host.version, controllers: [], podCgroups: [] };
+  const leaf = `capsule-${uuid}`;
+  if (host.version === 'v2') {
+    const top = path.join(host.root, 'capsule');
+    const pod = path.join(top, uuid);
+    plan.mkdirs.push(pod, path.join(pod, 'nspawn'));
+    plan.writes.push({ path: path.join(host.root, 'cgroup.subtree_control'), value: '+memory +cpu' }, { path: path.join(top, 'cgroup.subtree_control'), value: '+memory +cpu' }, { path: path.join(pod, 'cgroup.subtree_control'), value: '+memory +cpu' });
+    plan.join.push(path.join(pod, 'nspawn'));
+    plan.binds.push({ host: pod, container: '/capsule/cgroup/unified' });
+    plan.podCgroups.push(pod);
+    for (const a of apps) {
+      const dir = path.join(pod, `app-${a.name}`);
+      plan.mkdirs.push(dir);
+      if (a.memoryLimit !== null) plan.writes.push({ path: path.join(dir, 'memory.max'), value: String(a.memoryLimit) });
+      if (a.cpuMilli !== null) plan.writes.push({ path: path.join(dir, 'cpu.max'), value: `${Math.max(1000, a.cpuMilli * (CPU_PERIOD_US / 1000))} ${CPU_PERIOD_US}` });
+      if (a.cpuShares !== null) plan.writes.push({ path: path.join(dir, 'cpu.weight'), value: String(sharesToWeight(a.cpuShares)) });
+      plan.appCgroups[a.name] = [`/capsule/cgroup/unified/app-${a.name}`];
+    }
+    return plan;
+  }
+  const hier = (name: string): string => path.join(host.root, name, host.own[name] ?? '/', leaf);
+  for (const t of host.tracking) {
+    const pod = hier(t);
+    plan.mkdirs.push(pod);
+    plan.join.push(pod);
+    plan.podCgroups.push(pod);
+  }
+  const ctrls: Array<['memory' | 'cpu', string]> = [];
+  if (host.memory) ctrls.push(['memory', host.memory]);
+  if (host.cpu) ctrls.push(['cpu', host.cpu]);
+  for (const [kind, dirName] of ctrls) {
+    const pod = hier(dirName);
+    plan.mkdirs.push(pod);
+    plan.join.push(pod);
+    plan.podCgroups.push(pod);
+    plan.binds.push({ host: pod, container: `/capsule/cgroup/${kind}` });
+    plan.controllers.push(dirName);
+    for (const a of apps) {
+      const dir = path.join(pod, `app-${a.name}`);
+      plan.mkdirs.push(dir);
+      if (kind === 'memory' && a.memoryLimit !== null) plan.writes.push({ path: path.join(dir, 'memory.limit_in_bytes'), value: String(a.memoryLimit) });
+      if (kind === 'cpu' && a.cpuMilli !== null) plan.writes.push({ path: path.join(dir, 'cpu.cfs_quota_us'), value: String(Math.max(1000, a.cpuMilli * (CPU_PERIOD_US / 1000))) });
+      if (kind === 'cpu' && a.cpuShares !== null) plan.writes.push({ path: path.join(dir, 'cpu.shares'), value: String(a.cpuShares) });
+      (plan.appCgroups[a.name] ??= []).push(`/capsule/cgroup/${kind}/app-${a.name}`);
+    }
+  }
+  return plan;
+}

@@ -1,0 +1,35 @@
+import path from 'node:path';
+import { CapsuleError } from '../../errors/capsule-error.js';
+import { appPlan, type PlanEntries } from '../common/app-plan.js';
+import { POD_FILES, type Handover, type PodRuntime, type Stage1Env } from '../contract.js';
+
+/**
+ * fly: one app, chroot only, for host agents (rkt's stage1-fly). No namespaces beyond mounts, no
+ * cgroups, capabilities or seccomp: the app runs with the caller's privileges, as the process
+ * the caller started.
+ */
+export function planFly(e: Stage1Env, pod: PodRuntime): { plan: PlanEntries; handover: Handover; root: string } {
+  const [app, ...more] = pod.apps;
+  if (!app || more.length > 0) throw new CapsuleError('stage1', `the fly flavour runs exactly one app, this pod has ${pod.apps.length}`);
+  const root = path.join(e.podDir, POD_FILES.stage1Root);
+  const plan: PlanEntries = [];
+  if (pod.overlay) {
+    const lower = path.join(e.treeDir, app.image.treeId, 'rootfs');
+    plan.push(['overlay', `lowerdir=${lower},upperdir=${path.join(e.podDir, POD_FILES.appUpper(app.name))},workdir=${path.join(e.podDir, POD_FILES.appWork(app.name))}`], ['overlay-target', root]);
+  } else {
+    plan.push(['bind', path.join(e.podDir, POD_FILES.appRootfs(app.name))], ['bind-target', root], ['bind-opts', 'rec']);
+  }
+  const volumes = new Map(pod.volumes.map((v) => [v.name, v]));
+  for (const m of app.mounts) {
+    const v = volumes.get(m.volume);
+    if (!v) throw new CapsuleError('stage1', `app ${app.name}: mount ${m.path}: volume ${JSON.stringify(m.volume)} not found`);
+    const src = v.kind === 'host' ? (v.source ?? '') : path.join(e.podDir, POD_FILES.volume(v.name));
+    const opts = [...(v.kind === 'host' && v.recursive ? ['rec'] : []), ...(v.readOnly || m.readOnly ? ['ro'] : [])];
+    plan.push(['bind', src], ['bind-target', path.join(root, m.path)], ['bind-opts', opts.join(',')]);
+  }
+  plan.push(['pid-file', path.join(e.podDir, POD_FILES.pid)]);
+  const unrestricted = { ...app, capabilities: 'all' as const, seccomp: null, oomScoreAdj: null };
+  plan.push(...appPlan(unrestricted, { root, cgroups: [], cgroupfs: 'none', controllers: [], unmaskedPaths: true, tty: true }));
+  const helper = path.join(e.libexecDir, 'capsule-stage1');
+  return { plan, root, handover: { cwd: e.podDir, argv: [helper, 'fly', path.join(e.podDir, POD_FILES.plan)], env: {} } };
+}

@@ -1,0 +1,59 @@
+/* `capsule-stage1 enter PLAN APP PID -- CMD...`: runs CMD inside APP of a running pod. */
+#include "common.h"
+#include "isolation.h"
+#include "modes.h"
+#include "plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cmd_enter(int argc, char **argv) {
+  if (argc < 7 || strcmp(argv[5], "--")) die_msg("usage: %s enter PLAN APP PID -- CMD [ARGS...]", PROG);
+  struct plan p;
+  plan_load(argv[2], &p);
+  struct app *a = plan_find_app(&p, argv[3]);
+  if (!a) die_msg("%s: no app '%s'", p.path, argv[3]);
+  if (!a->root) die_msg("%s: app %s: no app-root", p.path, a->name);
+  long long pid;
+  if (!parse_long(argv[4], 1, 4194304, &pid)) die_msg("enter: invalid PID '%s'", argv[4]);
+
+  static const struct { const char *name; int type; } nss[] = {
+    { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET }, { "pid", CLONE_NEWPID }, { "mnt", CLONE_NEWNS },
+  };
+  int fds[5];
+  for (size_t i = 0; i < 5; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%lld/ns/%s", pid, nss[i].name);
+    fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0) die_errno(errno, "open %s", path);
+  }
+  char rootpath[64];
+  snprintf(rootpath, sizeof rootpath, "/proc/%lld/root", pid);
+  int rootfd = open(rootpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) die_errno(errno, "open %s", rootpath);
+  for (size_t i = 0; i < 5; i++) {
+    if (setns(fds[i], nss[i].type) < 0) die_errno(errno, "join the %s namespace of %lld", nss[i].name, pid);
+    close(fds[i]);
+  }
+  if (fchdir(rootfd) < 0) die_errno(errno, "chdir %s", rootpath);
+  if (chroot(".") < 0) die_errno(errno, "chroot %s", rootpath);
+  close(rootfd);
+
+  /* The caller's notify socket is not the pod's: never bind it into the app. */
+  unsetenv("NOTIFY_SOCKET");
+  sigset_t old;
+  block_forwarded_signals(&old);
+  pid_t child = fork();
+  if (child < 0) die_errno(errno, "fork");
+  if (child == 0) {
+    struct exec_opts o = { .argv = argv + 6, .tty = true, .report_fd = -1, .term = getenv("TERM") };
+    app_isolate_exec(a, &o);
+  }
+  return forward_and_wait(child);
+}

@@ -1,0 +1,338 @@
+/* `capsule-stage1 init`: PID 1 of the container, the supervisor of the pod's apps. */
+#include "common.h"
+#include "isolation.h"
+#include "modes.h"
+#include "plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* After the last app has exited, how long output of its leftover processes is still copied. */
+#define DRAIN_MS 1000
+
+struct slot {
+  struct app *app;
+  pid_t pid;
+  bool running;
+  bool started;
+  int out, err, rep, log;
+  size_t rep_len; /* bytes read from the report pipe */
+  bool rep_mark;  /* the first of them was EXEC_MARK */
+};
+
+static struct slot *slots;
+static size_t nslots;
+static bool stopping, killed, failed;
+static int pod_code;
+static int64_t kill_deadline;
+static int stop_timeout;
+static bool broken[3]; /* init's own stdout/stderr no longer writable */
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+static void signal_app(struct slot *s, int sig) {
+  /* The app leads its own process group unless in tty mode (or still setting up). */
+  if (kill(-s->pid, sig) < 0) kill(s->pid, sig);
+}
+
+static void begin_stop(void) {
+  if (stopping) return;
+  stopping = true;
+  kill_deadline = now_ms() + (int64_t)stop_timeout * 1000;
+  for (size_t i = 0; i < nslots; i++)
+    if (slots[i].running) signal_app(&slots[i], SIGTERM);
+}
+
+static void app_ended(struct slot *s, int code) {
+  s->running = false;
+  struct app *a = s->app;
+  if (a->status) {
+    char v[16];
+    snprintf(v, sizeof v, "%d\n", code);
+    if (write_file_atomic(a->status, v) < 0) warn_errno(errno, "app %s: write status %s", a->name, a->status);
+  }
+  if (code != 0 && !failed) {
+    failed = true;
+    pod_code = code;
+    begin_stop();
+  }
+}
+
+static void send_ready(void) {
+  const char *path = getenv("NOTIFY_SOCKET");
+  if (!path || !*path) return;
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  size_t len = strlen(path);
+  if (len >= sizeof sa.sun_path) {
+    warn_errno(ENAMETOOLONG, "notify %s", path);
+    return;
+  }
+  memcpy(sa.sun_path, path, len);
+  if (path[0] == '@') sa.sun_path[0] = '\0';
+  socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (path[0] == '@' ? 0 : 1));
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa, salen) < 0) warn_errno(errno, "notify %s", path);
+  if (fd >= 0) close(fd);
+}
+
+static void check_all_started(bool notify) {
+  static bool sent;
+  if (sent) return;
+  for (size_t i = 0; i < nslots; i++)
+    if (!slots[i].started) return;
+  sent = true;
+  if (notify) send_ready();
+}
+
+/* Writes to init's own stdout/stderr; waits when it is a full non-blocking pipe; gives up on EPIPE. */
+static void write_out(int fd, const char *buf, size_t len) {
+  if (broken[fd]) return;
+  while (len) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        struct pollfd p = { .fd = fd, .events = POLLOUT };
+        poll(&p, 1, 1000);
+        continue;
+      }
+      broken[fd] = true;
+      return;
+    }
+    buf += n;
+    len -= (size_t)n;
+  }
+}
+
+static void pump(struct slot *s, int *fdp, int target) {
+  static char buf[65536];
+  for (int round = 0; round < 16 && *fdp >= 0; round++) {
+    ssize_t n = read(*fdp, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) close_fd(fdp);
+      return;
+    }
+    if (n == 0) {
+      close_fd(fdp);
+      break;
+    }
+    if (s->log >= 0 && write_all(s->log, buf, (size_t)n) < 0) {
+      warn_errno(errno, "app %s: write log %s", s->app->name, s->app->log);
+      close_fd(&s->log);
+    }
+    write_out(target, buf, (size_t)n);
+  }
+  if (s->out < 0 && s->err < 0) close_fd(&s->log);
+}
+
+/*
+ * The report pipe (CLOEXEC in the app): the app writes EXEC_MARK right before its exec and a
+ * code after a failure, so at EOF exactly the mark means the exec succeeded; nothing means the
+ * app died (or was killed) before it got that far.
+ */
+static void read_report(struct slot *s, bool notify) {
+  char buf[16];
+  ssize_t n;
+  do n = read(s->rep, buf, sizeof buf);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EAGAIN) return;
+  if (n > 0) {
+    s->rep_len += (size_t)n;
+    if (s->rep_len == 1) s->rep_mark = buf[0] == EXEC_MARK;
+    return;
+  }
+  close_fd(&s->rep);
+  if (s->rep_len != 1 || !s->rep_mark) return;
+  s->started = true;
+  if (s->app->started && touch_file(s->app->started) < 0) warn_errno(errno, "app %s: write %s", s->app->name, s->app->started);
+  check_all_started(notify);
+}
+
+static void reap(void) {
+  for (;;) {
+    int st;
+    pid_t p = waitpid(-1, &st, WNOHANG);
+    if (p <= 0) return;
+    for (size_t i = 0; i < nslots; i++)
+      if (slots[i].running && slots[i].pid == p) app_ended(&slots[i], exit_code_of(st));
+  }
+}
+
+static void start_app(struct slot *s) {
+  struct app *a = s->app;
+  s->out = s->err = s->rep = s->log = -1;
+  int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, repp[2];
+  if (!a->tty && a->log) {
+    s->log = open(a->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    if (s->log < 0) {
+      warn_errno(errno, "app %s: open log %s", a->name, a->log);
+      app_ended(s, EXIT_SETUP);
+      return;
+    }
+  }
+  if ((!a->tty && (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) || pipe2(repp, O_CLOEXEC) < 0) {
+    warn_errno(errno, "app %s: pipe", a->name);
+    app_ended(s, EXIT_SETUP);
+    return;
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    warn_errno(errno, "app %s: fork", a->name);
+    app_ended(s, EXIT_SETUP);
+    return;
+  }
+  if (pid == 0) {
+    struct sigaction dfl = { .sa_handler = SIG_DFL };
+    int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD };
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &dfl, NULL);
+    struct exec_opts o = { .argv = NULL, .tty = a->tty, .report_fd = repp[1], .term = NULL };
+    if (!a->tty) {
+      int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (null < 0 || dup2(null, 0) < 0 || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0) app_fail(a, &o, errno, "set up stdio");
+    }
+    app_isolate_exec(a, &o);
+  }
+  s->pid = pid;
+  s->running = true;
+  if (!a->tty) {
+    close(outp[1]);
+    close(errp[1]);
+    s->out = outp[0];
+    s->err = errp[0];
+    fcntl(s->out, F_SETFL, O_NONBLOCK);
+    fcntl(s->err, F_SETFL, O_NONBLOCK);
+  }
+  close(repp[1]);
+  s->rep = repp[0];
+  fcntl(s->rep, F_SETFL, O_NONBLOCK);
+}
+
+static void on_signal(int sig) {
+  (void)sig;
+}
+
+int cmd_init(int argc, char **argv) {
+  const char *plan_path = argc > 2 ? argv[2] : "/capsule/plan";
+  struct plan plan;
+  plan_load(plan_path, &plan);
+  if (!plan.napps) die_msg("%s: no app", plan_path);
+  for (size_t i = 0; i < plan.napps; i++) {
+    if (!plan.apps[i].root) die_msg("%s: app %s: no app-root", plan_path, plan.apps[i].name);
+    if (!plan.apps[i].args.n) die_msg("%s: app %s: no app-arg", plan_path, plan.apps[i].name);
+  }
+  stop_timeout = plan.stop_timeout;
+
+  /* Orphans are ours to reap also when init is not PID 1 (tests). */
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  /*
+   * The pod lives exactly as long as systemd-nspawn, which holds the pod lock: when nspawn is
+   * killed (SIGKILL), the container must end too, not live on unlocked under the host's init.
+   */
+  if (getpid() == 1) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* PID 1 only gets signals it handles: handle them, but receive them through a signalfd. */
+  struct sigaction sa = { .sa_handler = on_signal };
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) die_errno(errno, "sigprocmask");
+  int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (sfd < 0) die_errno(errno, "signalfd");
+
+  nslots = plan.napps;
+  slots = xmalloc(nslots * sizeof *slots);
+  memset(slots, 0, nslots * sizeof *slots);
+  for (size_t i = 0; i < nslots; i++) {
+    slots[i].app = &plan.apps[i];
+    slots[i].out = slots[i].err = slots[i].rep = slots[i].log = -1;
+  }
+  for (size_t i = 0; i < nslots && !stopping; i++) start_app(&slots[i]);
+
+  struct pollfd *pfds = xmalloc((1 + 3 * nslots) * sizeof *pfds);
+  struct { struct slot *s; int kind; } *who = xmalloc((1 + 3 * nslots) * sizeof *who);
+  int64_t drain_deadline = 0;
+  for (;;) {
+    bool any_running = false, any_open = false;
+    for (size_t i = 0; i < nslots; i++) {
+      struct slot *s = &slots[i];
+      any_running |= s->running;
+      any_open |= s->out >= 0 || s->err >= 0 || s->rep >= 0;
+    }
+    if (!any_running && !any_open) break;
+    int64_t now = now_ms();
+    if (!any_running && !drain_deadline) drain_deadline = now + DRAIN_MS;
+    if (drain_deadline && now >= drain_deadline) break;
+    if (stopping && !killed && now >= kill_deadline) {
+      killed = true;
+      for (size_t i = 0; i < nslots; i++)
+        if (slots[i].running) signal_app(&slots[i], SIGKILL);
+    }
+    int64_t wait_ms = -1;
+    if (stopping && !killed) wait_ms = kill_deadline - now;
+    if (drain_deadline && (wait_ms < 0 || drain_deadline - now < wait_ms)) wait_ms = drain_deadline - now;
+    int timeout = wait_ms > INT_MAX ? INT_MAX : (int)wait_ms;
+    nfds_t n = 0;
+    pfds[n] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+    who[n++].s = NULL;
+    for (size_t i = 0; i < nslots; i++) {
+      struct slot *s = &slots[i];
+      int fds[3] = { s->out, s->err, s->rep };
+      for (int k = 0; k < 3; k++) {
+        if (fds[k] < 0) continue;
+        pfds[n] = (struct pollfd){ .fd = fds[k], .events = POLLIN };
+        who[n].s = s;
+        who[n++].kind = k;
+      }
+    }
+    int r = poll(pfds, n, timeout);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      die_errno(errno, "poll");
+    }
+    for (nfds_t i = 1; i < n; i++) {
+      if (!pfds[i].revents) continue;
+      struct slot *s = who[i].s;
+      if (who[i].kind == 0) pump(s, &s->out, 1);
+      else if (who[i].kind == 1) pump(s, &s->err, 2);
+      else read_report(s, plan.notify);
+    }
+    if (pfds[0].revents) {
+      struct signalfd_siginfo si;
+      bool child = false;
+      while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGCHLD) child = true;
+        else begin_stop();
+      }
+      if (child) reap();
+    }
+  }
+  for (size_t i = 0; i < nslots; i++) {
+    close_fd(&slots[i].out);
+    close_fd(&slots[i].err);
+    close_fd(&slots[i].rep);
+    close_fd(&slots[i].log);
+  }
+  return pod_code;
+}

@@ -1,0 +1,85 @@
+/* The plan: NUL-terminated strings taken in pairs key, value (docs/stage1-contract.md). */
+#ifndef CAPSULE_PLAN_H
+#define CAPSULE_PLAN_H
+
+#include "common.h"
+
+/* Host-side operations of `run` and `fly`, applied in plan order. */
+enum host_op_type {
+  HOP_TMPFS,     /* host-tmpfs PATH */
+  HOP_OVERLAY,   /* overlay OPTIONS + overlay-target PATH */
+  HOP_BIND,      /* bind SRC + bind-target DST [+ bind-opts rec,ro] */
+  HOP_CG_MKDIR,  /* cgroup-mkdir PATH */
+  HOP_CG_WRITE,  /* cgroup-write PATH + cgroup-value V */
+  HOP_CG_JOIN,   /* cgroup-join DIR */
+};
+
+struct host_op {
+  enum host_op_type type;
+  const char *a; /* path, options or source */
+  const char *b; /* target or value */
+  bool rec, ro;
+};
+
+enum seccomp_mode { SECCOMP_NONE, SECCOMP_RETAIN, SECCOMP_REMOVE };
+enum cgroupfs_mode { CGROUPFS_NONE, CGROUPFS_V1, CGROUPFS_V2 };
+
+/* One `app` section. */
+struct app {
+  const char *name;
+  const char *root;
+  struct strv args;
+  struct strv env;
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;
+  size_t ngroups;
+  const char *cwd;
+  bool capbnd_all;
+  uint64_t capbnd;
+  bool nnp;
+  enum seccomp_mode seccomp;
+  int seccomp_errno; /* 0: kill the process */
+  struct strv syscalls;
+  bool has_oom;
+  int oom;
+  struct strv cgroups;
+  enum cgroupfs_mode cgroupfs;
+  struct strv cgroup_ctrls;
+  struct strv masks;
+  struct strv ros;
+  bool readonly;
+  const char *log;
+  const char *status;
+  const char *started;
+  bool notify;
+  bool tty;
+};
+
+struct plan {
+  const char *path;
+  /* run / fly */
+  struct host_op *ops;
+  size_t nops;
+  const char *ppid_file;
+  const char *pid_file;
+  struct strv exec_args;
+  struct strv exec_env;
+  /* init */
+  int stop_timeout;
+  bool notify;
+  struct app *apps;
+  size_t napps;
+};
+
+/*
+ * Reads and parses PATH. Every key the helper knows is parsed (one grammar for all modes; a mode
+ * uses the keys meant for it); an unknown key, a malformed value or a key out of order exits 254
+ * with a message naming it.
+ */
+void plan_load(const char *path, struct plan *p);
+
+/* The section of app NAME, or NULL. */
+struct app *plan_find_app(struct plan *p, const char *name);
+
+#endif

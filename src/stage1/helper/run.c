@@ -1,0 +1,77 @@
+/* `capsule-stage1 run PLAN`: host side of the nspawn flavour; forks and execs systemd-nspawn. */
+#include "common.h"
+#include "modes.h"
+#include "mounts.h"
+#include "plan.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+void block_forwarded_signals(sigset_t *old) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGCHLD);
+  if (sigprocmask(SIG_BLOCK, &set, old) < 0) die_errno(errno, "sigprocmask");
+}
+
+int forward_and_wait(pid_t child) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGCHLD);
+  for (;;) {
+    int st;
+    pid_t p = waitpid(child, &st, WNOHANG);
+    if (p == child) return exit_code_of(st);
+    if (p < 0 && errno != EINTR) die_errno(errno, "wait");
+    siginfo_t si;
+    int sig = sigwaitinfo(&set, &si);
+    if (sig > 0 && sig != SIGCHLD) kill(child, sig);
+  }
+}
+
+int cmd_run(int argc, char **argv) {
+  if (argc != 3) die_msg("usage: %s run PLAN", PROG);
+  struct plan p;
+  plan_load(argv[2], &p);
+  if (!p.exec_args.n) die_msg("%s: no exec-arg", p.path);
+  if (p.exec_args.v[0][0] != '/') die_msg("%s: exec-arg '%s' is not an absolute path", p.path, p.exec_args.v[0]);
+  private_mount_ns(0);
+  apply_host_ops(&p, false);
+  sigset_t old;
+  block_forwarded_signals(&old);
+  pid_t pid = fork();
+  if (pid < 0) die_errno(errno, "fork");
+  if (pid == 0) {
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    for (size_t i = 0; i < p.exec_env.n; i++) {
+      char *kv = xstrdup(p.exec_env.v[i]);
+      char *eq = strchr(kv, '=');
+      *eq = '\0';
+      if (setenv(kv, eq + 1, 1) < 0) die_errno(errno, "exec-env %s", p.exec_env.v[i]);
+    }
+    execv(p.exec_args.v[0], p.exec_args.v);
+    die_errno(errno, "exec %s", p.exec_args.v[0]);
+  }
+  if (p.ppid_file) {
+    char v[24];
+    snprintf(v, sizeof v, "%ld\n", (long)pid);
+    if (write_file_atomic(p.ppid_file, v) < 0) {
+      int err = errno;
+      kill(pid, SIGKILL);
+      waitpid(pid, NULL, 0);
+      die_errno(err, "write %s", p.ppid_file);
+    }
+  }
+  return forward_and_wait(pid);
+}

@@ -1,0 +1,136 @@
+import path from 'node:path';
+import { CapsuleError } from '../../errors/capsule-error.js';
+import { appPlan, type PlanEntries } from '../common/app-plan.js';
+import { planPodCgroups, type CgroupHost } from '../common/cgroups.js';
+import { POD_FILES, type Handover, type PodRuntime, type RunOptions, type Stage1Env } from '../contract.js';
+
+export const NSPAWN = '/usr/bin/systemd-nspawn';
+/** Seconds between SIGTERM and SIGKILL when a pod stops. */
+export const STOP_TIMEOUT = 10;
+
+/** Facts about the host the plan depends on, gathered by the caller. */
+export interface NspawnHost {
+  cgroups: CgroupHost;
+  /** The host runs systemd as PID 1 (/run/systemd/system exists): register with machined. */
+  systemd: boolean;
+}
+
+export interface NspawnPlan {
+  /** `capsule-stage1 run`'s plan (host side). */
+  hostPlan: PlanEntries;
+  /** The init's plan, bound at /capsule/plan in the container. */
+  podPlan: PlanEntries;
+  /** Directories to create inside the container root before nspawn starts. */
+  rootDirs: string[];
+  /** Pod cgroups, recorded for gc. */
+  cgroups: string[];
+  handover: Handover;
+}
+
+/** The container's view: /opt/stage2/<app>/rootfs, as in rkt. */
+export const appRootInContainer = (app: string): string => `/opt/stage2/${app}/rootfs`;
+
+/** nspawn's --bind syntax separates with ':'; a ':' inside a path is escaped. */
+const nspawnPath = (p: string): string => p.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+
+function overlaySafe(p: string): string {
+  if (/[,:\\\n]/.test(p)) throw new CapsuleError('stage1', `path ${JSON.stringify(p)} contains a character overlayfs options cannot carry (, : or \\)`, { hint: 'use a --dir without those characters, or --no-overlay' });
+  return p;
+}
+
+export function hostnameFor(o: RunOptions): string {
+  return o.hostname ?? `capsule-${o.uuid}`;
+}
+
+/** Pod → the helper's plans and systemd-nspawn's command line. Pure. */
+export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: NspawnHost): NspawnPlan {
+  const podDir = e.podDir;
+  const root = path.join(podDir, POD_FILES.stage1Root);
+  const helper = path.join(e.libexecDir, 'capsule-stage1');
+  const cg = planPodCgroups(host.cgroups, pod.uuid, pod.apps);
+  const hostPlan: PlanEntries = [['host-tmpfs', '/run/systemd/nspawn']];
+  const rootDirs = ['usr', 'capsule', 'capsule/pod/status', 'capsule/pod/logs'];
+  for (const a of pod.apps) {
+    const target = path.join(root, appRootInContainer(a.name));
+    rootDirs.push(appRootInContainer(a.name).slice(1));
+    if (pod.overlay) {
+      const lower = overlaySafe(path.join(e.treeDir, a.image.treeId, 'rootfs'));
+      const upper = overlaySafe(path.join(podDir, POD_FILES.appUpper(a.name)));
+      const work = overlaySafe(path.join(podDir, POD_FILES.appWork(a.name)));
+      hostPlan.push(['overlay', `lowerdir=${lower},upperdir=${upper},workdir=${work}`], ['overlay-target', target]);
+    } else {
+      hostPlan.push(['bind', path.join(podDir, POD_FILES.appRootfs(a.name))], ['bind-target', target], ['bind-opts', 'rec']);
+    }
+  }
+  for (const d of cg.mkdirs) hostPlan.push(['cgroup-mkdir', d]);
+  for (const w of cg.writes) hostPlan.push(['cgroup-write', w.path], ['cgroup-value', w.value]);
+  for (const j of cg.join) hostPlan.push(['cgroup-join', j]);
+  hostPlan.push(['ppid-file', path.join(podDir, POD_FILES.ppid)]);
+
+  const args = [NSPAWN];
+  if (!o.debug) args.push('--quiet');
+  if (host.systemd) args.push('--register=yes', `--machine=capsule-${pod.uuid}`);
+  else args.push('--register=no', '--keep-unit', `--machine=capsule-${pod.uuid}`);
+  if (host.systemd && e.env.INVOCATION_ID) args.push('--keep-unit');
+  args.push(`--directory=${root}`, `--hostname=${hostnameFor(o)}`, '--resolv-conf=off', '--timezone=off', '--link-journal=no', '--kill-signal=SIGTERM');
+  args.push(o.interactive ? '--console=interactive' : '--console=pipe');
+  if (e.env.NOTIFY_SOCKET) args.push('--notify-ready=yes');
+  const net = o.net ?? 'none';
+  if (net === 'none') args.push('--private-network');
+  else if (net !== 'host') throw new CapsuleError('stage1', `network ${JSON.stringify(net)} is not available yet`, { hint: 'use --net=host or --net=none' });
+  const caps = new Set<string>();
+  let allCaps = false;
+  for (const a of pod.apps) {
+    if (a.capabilities === 'all') allCaps = true;
+    else for (const c of a.capabilities) caps.add(c);
+  }
+  if (allCaps) args.push('--capability=all');
+  else if (caps.size > 0) args.push(`--capability=${[...caps].sort().join(',')}`);
+  args.push(`--bind-ro=${nspawnPath(helper)}:/capsule/init`, `--bind-ro=${nspawnPath(path.join(podDir, 'stage1/pod-plan'))}:/capsule/plan`);
+  args.push(`--bind=${nspawnPath(path.join(podDir, POD_FILES.statusDir))}:/capsule/pod/status`, `--bind=${nspawnPath(path.join(podDir, POD_FILES.logsDir))}:/capsule/pod/logs`);
+  for (const b of cg.binds) args.push(`--bind=${nspawnPath(b.host)}:${b.container}`);
+  const volumes = new Map(pod.volumes.map((v) => [v.name, v]));
+  for (const a of pod.apps) {
+    for (const m of a.mounts) {
+      const v = volumes.get(m.volume);
+      if (!v) throw new CapsuleError('stage1', `app ${a.name}: mount ${m.path}: volume ${JSON.stringify(m.volume)} not found`);
+      const src = v.kind === 'host' ? (v.source ?? '') : path.join(podDir, POD_FILES.volume(v.name));
+      const opt = v.kind === 'host' && !v.recursive ? ':norbind' : '';
+      const flag = v.readOnly || m.readOnly ? '--bind-ro' : '--bind';
+      args.push(`${flag}=${nspawnPath(src)}:${nspawnPath(path.posix.join(appRootInContainer(a.name), m.path))}${opt}`);
+    }
+  }
+  args.push('/capsule/init', 'init');
+
+  const env: Record<string, string> = {};
+  if (o.ipc === 'parent') env.SYSTEMD_NSPAWN_SHARE_NS_IPC = '1';
+  if (pod.unmaskedPaths) env.SYSTEMD_NSPAWN_API_VFS_WRITABLE = 'yes';
+  if (pod.apps.some((a) => a.seccomp === null)) env.SYSTEMD_SECCOMP = '0';
+  for (const a of args) hostPlan.push(['exec-arg', a]);
+  for (const [k, v] of Object.entries(env)) hostPlan.push(['exec-env', `${k}=${v}`]);
+
+  const anyNotify = pod.apps.some((a) => a.supportsNotify);
+  const podPlan: PlanEntries = [['stop-timeout', String(STOP_TIMEOUT)], ['notify', e.env.NOTIFY_SOCKET && !anyNotify ? '1' : '0']];
+  for (const a of pod.apps) {
+    podPlan.push(
+      ...appPlan(a, {
+        root: appRootInContainer(a.name),
+        cgroups: cg.appCgroups[a.name] ?? [],
+        cgroupfs: cg.cgroupfs,
+        controllers: cg.controllers,
+        unmaskedPaths: pod.unmaskedPaths,
+        log: `/capsule/pod/logs/${a.name}.log`,
+        status: `/capsule/pod/status/${a.name}`,
+        started: `/capsule/pod/status/${a.name}.started`,
+        tty: o.interactive === true,
+      }),
+    );
+  }
+  return {
+    hostPlan,
+    podPlan,
+    rootDirs,
+    cgroups: cg.podCgroups,
+    handover: { cwd: podDir, argv: [helper, 'run', path.join(podDir, POD_FILES.plan)], env: {} },
+  };
+}

@@ -1,0 +1,149 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorLines } from '../helpers/cli.js';
+import { leftovers, makePodWorld, podSkipReason, probeFacts, waitFor, type PodWorld } from '../helpers/pods.js';
+
+const skip = podSkipReason();
+if (skip) console.log(`skipping run-lifecycle tests: ${skip}`);
+
+const stateOf = async (w: PodWorld, uuid: string): Promise<string> => /^state=(.*)$/m.exec((await w.run(['status', uuid])).stdout)?.[1] ?? '?';
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe.skipIf(skip !== null)('pod lifecycle with real pods', () => {
+  let w: PodWorld;
+  beforeAll(async () => {
+    w = await makePodWorld();
+  }, 120_000);
+  afterAll(async () => {
+    await w?.teardown();
+  });
+
+  it('prepare prints the UUID; run-prepared runs it; a second run-prepared is refused', async () => {
+    const p = await w.run(['prepare', w.probe, '--', 'exit', '3']);
+    expect(p.code).toBe(0);
+    const uuid = p.stdout.trim();
+    expect(uuid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await stateOf(w, uuid)).toBe('prepared');
+    const r = await w.run(['run-prepared', uuid.slice(0, 8)]);
+    expect(r.code).toBe(3);
+    expect(await stateOf(w, uuid)).toBe('exited');
+    const again = await w.run(['run-prepared', uuid]);
+    expect(again.code).toBe(254);
+    expect(errorLines(again)).toEqual([`run-prepared: pod "${uuid}" is not prepared`]);
+  });
+
+  it('multi-app pods: the first failing app sets the exit code and the others are stopped', async () => {
+    const r = await w.run(['run', '--uuid-file-save', path.join(w.base, 'multi'), w.probe, '--name=fails', '--', 'exit', '4', '---', w.probe, '--name=sleeps', '--', 'sleep', '60']);
+    expect(r.code).toBe(4);
+    const uuid = fs.readFileSync(path.join(w.base, 'multi'), 'utf8').trim();
+    const s = (await w.run(['status', uuid])).stdout;
+    expect(s).toMatch(/^app-fails=4$/m);
+    expect(s).toMatch(/^app-sleeps=143$/m);
+  }, 60_000);
+
+  it('apps of one pod share the network and IPC namespaces and volumes, not their root filesystems', async () => {
+    const host = path.join(w.base, 'shared');
+    fs.mkdirSync(host);
+    const r = await w.run([
+      'run', '--volume', `data,kind=host,source=${host}`,
+      w.busybox, '--name=a', '--mount', 'volume=data,target=/data', '--exec=/bin/sh', '--', '-c', 'echo from-a > /data/a; touch /only-a; readlink /proc/self/ns/net /proc/self/ns/ipc',
+      '---',
+      w.busybox, '--name=b', '--mount', 'volume=data,target=/data', '--exec=/bin/sh', '--', '-c', 'sleep 1; cat /data/a; test -e /only-a && echo leaked; readlink /proc/self/ns/net /proc/self/ns/ipc',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('from-a');
+    expect(r.stdout).not.toContain('leaked');
+    const ns = r.stdout.split('\n').filter((l) => /^(net|ipc):/.test(l));
+    expect(new Set(ns).size).toBe(2);
+    expect(fs.readFileSync(path.join(host, 'a'), 'utf8')).toBe('from-a\n');
+  }, 60_000);
+
+  it('a read-only volume cannot be written', async () => {
+    const host = path.join(w.base, 'ro');
+    fs.mkdirSync(host);
+    const r = await w.run(['run', '--volume', `ro,kind=host,source=${host},readOnly=true`, w.busybox, '--mount', 'volume=ro,target=/ro', '--exec=/bin/touch', '--', '/ro/x']);
+    expect(r.code).toBe(1);
+    expect(fs.existsSync(path.join(host, 'x'))).toBe(false);
+  });
+
+  it('app output reaches capsule run and stays readable with capsule logs after exit', async () => {
+    const r = await w.run(['run', '--uuid-file-save', path.join(w.base, 'logs'), w.busybox, '--exec=/bin/sh', '--', '-c', 'echo to-stdout; echo to-stderr >&2']);
+    expect(r.stdout).toBe('to-stdout\n');
+    expect(r.stderr).toBe('to-stderr\n');
+    const uuid = fs.readFileSync(path.join(w.base, 'logs'), 'utf8').trim();
+    const l = await w.run(['logs', uuid]);
+    expect(l.code).toBe(0);
+    expect(l.stdout).toContain('to-stdout');
+    expect(l.stdout).toContain('to-stderr');
+  });
+
+  it('SIGTERM to capsule run stops the pod gracefully and capsule run exits', async () => {
+    const child = w.spawnRun(['run', '--uuid-file-save', path.join(w.base, 'term'), w.probe, '--', 'sleep', '600']);
+    const uuidFile = path.join(w.base, 'term');
+    await waitFor('the pod to run', async () => fs.existsSync(uuidFile) && (await stateOf(w, fs.readFileSync(uuidFile, 'utf8').trim())) === 'running');
+    const uuid = fs.readFileSync(uuidFile, 'utf8').trim();
+    await waitFor('the app to start', async () => /app-probe/.test((await w.run(['status', '--wait-ready=10s', uuid])).stdout) || true);
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('exit', (c, s) => resolve(c ?? (s ? 128 : null)));
+      child.kill('SIGTERM');
+    });
+    expect(code).toBe(143);
+    expect(await stateOf(w, uuid)).toBe('exited');
+    expect((await w.run(['status', uuid])).stdout).toMatch(/^app-probe=143$/m);
+  }, 60_000);
+
+  it('kill -9 of capsule run: the pod keeps running, status says so, then exited with the app code; gc removes everything', async () => {
+    const uuidFile = path.join(w.base, 'k9');
+    const child = w.spawnRun(['run', '--uuid-file-save', uuidFile, w.busybox, '--exec=/bin/sh', '--', '-c', 'sleep 2; exit 5']);
+    await waitFor('the pod to run', async () => fs.existsSync(uuidFile) && (await stateOf(w, fs.readFileSync(uuidFile, 'utf8').trim())) === 'running');
+    const uuid = fs.readFileSync(uuidFile, 'utf8').trim();
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    expect(await stateOf(w, uuid)).toBe('running');
+    const s = await w.run(['status', '--wait=20s', uuid]);
+    expect(s.stdout).toMatch(/^state=exited$/m);
+    expect(s.stdout).toMatch(/^app-busybox=5$/m);
+    const gc = await w.run(['gc', '--grace-period=0s']);
+    expect(gc.code).toBe(0);
+    expect(gc.stdout).toContain(`Garbage collecting pod "${uuid}"`);
+    expect(leftovers([uuid])).toEqual([]);
+    expect(w.pods().some((p) => p.endsWith(uuid))).toBe(false);
+  }, 60_000);
+
+  it('stop ends a running pod; enter runs a command with the app isolation while it runs', async () => {
+    const uuidFile = path.join(w.base, 'stop');
+    const child = w.spawnRun(['run', '--uuid-file-save', uuidFile, w.probe, '--caps-retain=CAP_KILL', '--user=1000', '--', 'sleep', '600']);
+    await waitFor('the pod to run', async () => fs.existsSync(uuidFile) && (await stateOf(w, fs.readFileSync(uuidFile, 'utf8').trim())) === 'running');
+    const uuid = fs.readFileSync(uuidFile, 'utf8').trim();
+    await w.run(['status', '--wait-ready=10s', uuid]);
+    const e = await w.run(['enter', uuid, '/probe', 'uid', 'capbnd', 'seccomp', 'nonewprivs', 'hostname']);
+    expect(e.code).toBe(0);
+    expect(probeFacts(e.stdout)).toEqual({ uid: '1000', capbnd: '0000000000000020', seccomp: '2', nonewprivs: '0', hostname: `capsule-${uuid}` });
+    const code = await w.run(['enter', uuid, '/probe', 'exit', '9']);
+    expect(code.code).toBe(9);
+    const st = await w.run(['stop', uuid]);
+    expect(st.stdout).toBe(`"${uuid}"\n`);
+    const exit = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(exit).toBe(143);
+    const pid = Number(/^pid=(\d+)$/m.exec((await w.run(['status', uuid])).stdout)?.[1] ?? 0);
+    expect(pid === 0 || !alive(pid)).toBe(true);
+    const again = await w.run(['stop', uuid]);
+    expect(again.stderr).toMatch(/is already stopped/);
+  }, 60_000);
+
+  it('enter refuses pods that are not running', async () => {
+    const p = await w.run(['prepare', w.probe]);
+    const uuid = p.stdout.trim();
+    const r = await w.run(['enter', uuid, '/bin/true']);
+    expect(r.code).toBe(254);
+    expect(errorLines(r)).toEqual([`enter: pod "${uuid}" isn't currently running`]);
+  });
+});

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import type { AppRuntime, PodRuntime, Stage1Env } from '../../../src/stage1/contract.js';
+import { planNspawn } from '../../../src/stage1/nspawn/nspawn-plan.js';
+import { planPodCgroups, parseProcCgroup, sharesToWeight, type CgroupHost } from '../../../src/stage1/common/cgroups.js';
+
+const UUID = '0b3c1c1e-5d7e-4a52-9a1b-2f2f5d0f9a11';
+const app = (over: Partial<AppRuntime> = {}): AppRuntime => ({
+  name: 'probe',
+  image: { id: 'sha512-aa', name: 'example.com/capsule/probe', treeId: 'deps-sha512-bb' },
+  exec: ['/probe', 'all'],
+  env: [['PATH', '/bin']],
+  uid: 0,
+  gid: 0,
+  supplementaryGids: [],
+  workingDirectory: '/',
+  readOnlyRootfs: false,
+  capabilities: ['CAP_CHOWN', 'CAP_KILL'],
+  noNewPrivileges: false,
+  seccomp: { mode: 'remove', syscalls: ['reboot'], errno: 'EPERM' },
+  memoryLimit: null,
+  cpuMilli: null,
+  cpuShares: null,
+  oomScoreAdj: null,
+  mounts: [],
+  supportsNotify: false,
+  ...over,
+});
+const pod = (apps: AppRuntime[], over: Partial<PodRuntime> = {}): PodRuntime => ({ interfaceVersion: 1, flavour: 'nspawn', uuid: UUID, apps, volumes: [], overlay: true, unmaskedPaths: false, ...over });
+const env = (over: Partial<Stage1Env['env']> = {}): Stage1Env => ({ podDir: '/d/pods/run/U', treeDir: '/d/tree', libexecDir: '/x/libexec', cgroupRoot: '/sys/fs/cgroup', env: over });
+const v1: CgroupHost = { version: 'v1', root: '/sys/fs/cgroup', memory: 'memory', cpu: 'cpu', tracking: ['systemd'], own: { memory: '/m', cpu: '/', systemd: '/s' } };
+const v2: CgroupHost = { version: 'v2', root: '/sys/fs/cgroup', tracking: [], own: { '': '/user.slice' } };
+const keys = (entries: Array<[string, string]>, k: string): string[] => entries.filter(([key]) => key === k).map(([, v]) => v);
+
+describe('planNspawn', () => {
+  it('runs the helper as the container init without registering when the host has no systemd', () => {
+    const p = planNspawn(env(), pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false });
+    const argv = keys(p.hostPlan, 'exec-arg');
+    expect(argv[0]).toBe('/usr/bin/systemd-nspawn');
+    expect(argv).toContain('--register=no');
+    expect(argv).toContain('--keep-unit');
+    expect(argv).toContain(`--hostname=capsule-${UUID}`);
+    expect(argv).toContain('--private-network');
+    expect(argv).toContain('--console=pipe');
+    expect(argv.slice(-2)).toEqual(['/capsule/init', 'init']);
+    expect(keys(p.hostPlan, 'overlay')).toEqual(['lowerdir=/d/tree/deps-sha512-bb/rootfs,upperdir=/d/pods/run/U/apps/probe/upper,workdir=/d/pods/run/U/apps/probe/work']);
+    expect(keys(p.hostPlan, 'overlay-target')).toEqual(['/d/pods/run/U/stage1/rootfs/opt/stage2/probe/rootfs']);
+    expect(p.handover.argv).toEqual(['/x/libexec/capsule-stage1', 'run', '/d/pods/run/U/stage1/plan']);
+  });
+
+  it('registers with machined when the host runs systemd, keeping the unit inside a service', () => {
+    const argv = keys(planNspawn(env({ INVOCATION_ID: 'x' }), pod([app()]), { uuid: UUID, net: 'host' }, { cgroups: v1, systemd: true }).hostPlan, 'exec-arg');
+    expect(argv).toContain('--register=yes');
+    expect(argv).toContain('--keep-unit');
+    expect(argv).not.toContain('--private-network');
+  });
+
+  it('refuses networks that need the networking support', () => {
+    expect(() => planNspawn(env(), pod([app()]), { uuid: UUID, net: 'default' }, { cgroups: v1, systemd: false })).toThrow(/network "default" is not available yet/);
+  });
+
+  it('reports readiness itself unless an app announces notify support', () => {
+    const plain = planNspawn(env({ NOTIFY_SOCKET: '/run/n' }), pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false });
+    expect(keys(plain.podPlan, 'notify')).toEqual(['1']);
+    expect(keys(plain.hostPlan, 'exec-arg')).toContain('--notify-ready=yes');
+    const own = planNspawn(env({ NOTIFY_SOCKET: '/run/n' }), pod([app({ supportsNotify: true })]), { uuid: UUID }, { cgroups: v1, systemd: false });
+    expect(keys(own.podPlan, 'notify')).toEqual(['0']);
+    expect(keys(own.podPlan, 'app-notify')).toEqual(['1']);
+  });
+
+  it('binds volumes into the app root, read-only when asked, escaping colons', () => {
+    const p = planNspawn(
+      env(),
+      pod([app({ mounts: [{ volume: 'data', path: '/data', readOnly: false }, { volume: 'scratch', path: '/tmp/s', readOnly: true }] })], {
+        volumes: [
+          { name: 'data', kind: 'host', source: '/srv/a:b', readOnly: false, recursive: false, mode: '0755', uid: 0, gid: 0 },
+          { name: 'scratch', kind: 'empty', readOnly: false, recursive: true, mode: '0755', uid: 0, gid: 0 },
+        ],
+      }),
+      { uuid: UUID },
+      { cgroups: v1, systemd: false },
+    );
+    const argv = keys(p.hostPlan, 'exec-arg');
+    expect(argv).toContain('--bind=/srv/a\\:b:/opt/stage2/probe/rootfs/data:norbind');
+    expect(argv).toContain('--bind-ro=/d/pods/run/U/volumes/scratch:/opt/stage2/probe/rootfs/tmp/s');
+  });
+
+  it('gives nspawn every capability an app retains and disables its filter only for apps without seccomp', () => {
+    const p = planNspawn(env(), pod([app({ capabilities: ['CAP_SYS_TIME'], seccomp: null })]), { uuid: UUID }, { cgroups: v1, systemd: false });
+    expect(keys(p.hostPlan, 'exec-arg')).toContain('--capability=CAP_SYS_TIME');
+    expect(keys(p.hostPlan, 'exec-env')).toContain('SYSTEMD_SECCOMP=0');
+    expect(keys(p.podPlan, 'app-seccomp')).toEqual(['none']);
+  });
+
+  it('refuses paths overlayfs options cannot carry', () => {
+    expect(() => planNspawn({ ...env(), treeDir: '/a,b/tree' }, pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false })).toThrow(/overlayfs options/);
+  });
+});
+
+describe('planPodCgroups', () => {
+  it('v1: nests the pod under the caller in each hierarchy and limits each app', () => {
+    const p = planPodCgroups(v1, UUID, [app({ memoryLimit: 64 << 20, cpuMilli: 500, cpuShares: 512 })]);
+    expect(p.join).toEqual([`/sys/fs/cgroup/systemd/s/capsule-${UUID}`, `/sys/fs/cgroup/memory/m/capsule-${UUID}`, `/sys/fs/cgroup/cpu/capsule-${UUID}`]);
+    expect(p.writes).toEqual([
+      { path: `/sys/fs/cgroup/memory/m/capsule-${UUID}/app-probe/memory.limit_in_bytes`, value: String(64 << 20) },
+      { path: `/sys/fs/cgroup/cpu/capsule-${UUID}/app-probe/cpu.cfs_quota_us`, value: '50000' },
+      { path: `/sys/fs/cgroup/cpu/capsule-${UUID}/app-probe/cpu.shares`, value: '512' },
+    ]);
+    expect(p.appCgroups.probe).toEqual(['/capsule/cgroup/memory/app-probe', '/capsule/cgroup/cpu/app-probe']);
+    expect(p.controllers).toEqual(['memory', 'cpu']);
+  });
+
+  it('v2: a pod cgroup at the root with controllers enabled and apps as leaves', () => {
+    const p = planPodCgroups(v2, UUID, [app({ memoryLimit: 1 << 26, cpuMilli: 250, cpuShares: 1024 })]);
+    expect(p.join).toEqual([`/sys/fs/cgroup/capsule/${UUID}/nspawn`]);
+    expect(p.writes).toContainEqual({ path: `/sys/fs/cgroup/capsule/${UUID}/app-probe/cpu.max`, value: '25000 100000' });
+    expect(p.writes).toContainEqual({ path: `/sys/fs/cgroup/capsule/${UUID}/app-probe/cpu.weight`, value: String(sharesToWeight(1024)) });
+    expect(p.cgroupfs).toBe('v2');
+  });
+
+  it('reads the caller cgroups of v1, hybrid and v2 hosts', () => {
+    expect(parseProcCgroup('9:name=systemd:/s\n4:memory:/m\n2:cpu,cpuacct:/c\n0::/u\n', 'v1')).toEqual({ systemd: '/s', memory: '/m', 'cpu,cpuacct': '/c', cpu: '/c', cpuacct: '/c', unified: '/u' });
+    expect(parseProcCgroup('0::/user.slice\n', 'v2')).toEqual({ '': '/user.slice' });
+  });
+});
