@@ -1,5 +1,13 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Agent, Dispatcher } from 'undici';
 import { CapsuleError } from '../errors/capsule-error.js';
+
+/** undici is loaded on first use: starting a pod from the store must not pay for it. */
+let undiciModule: typeof import('undici') | undefined;
+function undici(): typeof import('undici') {
+  undiciModule ??= createRequire(import.meta.url)('undici') as typeof import('undici');
+  return undiciModule;
+}
 
 /** Headers to add for a host (credentials from auth.d); never consulted for another host. */
 export type HostHeaders = (host: string) => Record<string, string>;
@@ -62,7 +70,7 @@ export class HttpClient {
   private readonly maxRedirects: number;
 
   constructor(private readonly o: HttpClientOptions) {
-    this.agent = new Agent({ connect: { ca: o.ca, rejectUnauthorized: !o.insecureTls }, keepAliveTimeout: 1000 });
+    this.agent = new (undici().Agent)({ connect: { ca: o.ca, rejectUnauthorized: !o.insecureTls }, keepAliveTimeout: 1000 });
     this.maxRedirects = o.maxRedirects ?? 10;
   }
 
@@ -81,7 +89,7 @@ export class HttpClient {
       }
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(url, { method: req.method ?? 'GET', headers, dispatcher: this.agent, maxRedirections: 0 });
+        res = await undici().request(url, { method: req.method ?? 'GET', headers, dispatcher: this.agent, maxRedirections: 0 });
       } catch (e) {
         const tlsProblem = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(String((e as NodeJS.ErrnoException).code ?? ''));
         throw new CapsuleError('http', `${req.method ?? 'GET'} ${redactUrl(url.toString())}`, {

@@ -2,16 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { GlobalOptions } from '../config/global-options.js';
 import { CapsuleError } from '../errors/capsule-error.js';
-import { importAci } from '../fetch/import-aci.js';
 import { parseImageIdPrefix } from '../spec/image-id.js';
 import { parseNameRef } from '../spec/image-ref.js';
 import { findByIdPrefix } from '../store/image-index.js';
 import type { Store } from '../store/store.js';
-import { keystoreRoots, listTrustedKeys } from '../verify/keystore.js';
-import { readSignatureFile } from '../verify/signature-file.js';
 import { classifyImageArg } from './image-arg.js';
 import type { PullPolicy } from './pull-policy.js';
-import { fetchName, fetchUrl, type RemoteSession } from './fetch-remote.js';
+import type { RemoteSession } from './fetch-remote.js';
 import { reportSigner, type FetchHooks, type Fetched } from './fetch-types.js';
 
 export type { FetchHooks, Fetched } from './fetch-types.js';
@@ -45,10 +42,13 @@ export async function fetchImage(store: Store, req: FetchRequest, policy: PullPo
       return fetchFile(store, path.resolve(a.path), req.signature, g, hooks);
     case 'name': {
       const ref = parseNameRef(a.value);
+      const { fetchName } = await import('./fetch-remote.js');
       return fetchName(store, remote, ref.name, ref.labels, policy, hooks);
     }
-    case 'url':
+    case 'url': {
+      const { fetchUrl } = await import('./fetch-remote.js');
       return fetchUrl(store, remote, a.url, req.signature, policy, hooks);
+    }
     case 'docker':
       throw new CapsuleError('unsupported', `unable to fetch docker image ${JSON.stringify(a.ref)}: Docker registries are not supported by this build yet`);
   }
@@ -65,6 +65,8 @@ async function fetchFile(store: Store, file: string, signature: string | undefin
     throw new CapsuleError('image-file', `unable to open image file ${JSON.stringify(file)}`, { cause: e });
   }
   hooks.debug(`using image from file ${file}`);
+  // Archive, OpenPGP and keystore code load only when a file is really imported.
+  const [{ importAci }, { keystoreRoots, listTrustedKeys }, { readSignatureFile }] = await Promise.all([import('../fetch/import-aci.js'), import('../verify/keystore.js'), import('../verify/signature-file.js')]);
   let armored: string | undefined;
   if (g.insecure.has('image')) {
     hooks.warn('image signature verification has been disabled');

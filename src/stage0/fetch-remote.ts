@@ -1,7 +1,5 @@
 import type { GlobalOptions } from '../config/global-options.js';
 import { CapsuleError } from '../errors/capsule-error.js';
-import type { HttpClient } from '../fetch/http-client.js';
-import { insecureTlsWarning, makeHttpClient } from '../fetch/http-setup.js';
 import { fetchRemoteImage, type RemotePolicy } from '../fetch/remote-fetch.js';
 import { parseImageId } from '../spec/image-id.js';
 import type { Dependency } from '../spec/image-manifest.js';
@@ -10,29 +8,9 @@ import { findByName, getImage } from '../store/image-index.js';
 import type { Store } from '../store/store.js';
 import { keystoreRoots, listTrustedKeys } from '../verify/keystore.js';
 import { reportSigner, type FetchHooks, type Fetched } from './fetch-types.js';
+import { RemoteSession } from './remote-session.js';
 
-/** One HTTP client per capsule process, made on first remote use (loading undici costs start-up time). */
-export class RemoteSession {
-  private client: HttpClient | undefined;
-
-  constructor(
-    readonly g: GlobalOptions,
-    private readonly hooks: FetchHooks,
-  ) {}
-
-  get http(): HttpClient {
-    if (!this.client) {
-      const w = insecureTlsWarning(this.g);
-      if (w) this.hooks.warn(w);
-      this.client = makeHttpClient(this.g);
-    }
-    return this.client;
-  }
-
-  async close(): Promise<void> {
-    await this.client?.close();
-  }
-}
+export { RemoteSession };
 
 function trusted(g: GlobalOptions) {
   return () => listTrustedKeys(keystoreRoots(g.systemConfig, g.localConfig));

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { GlobalOptions } from '../config/global-options.js';
 import { CapsuleError } from '../errors/capsule-error.js';
 import type { ImageManifest } from '../spec/image-manifest.js';
-import { ensureTree } from '../store/ensure-tree.js';
+import { findRenderedTree } from '../store/tree-lookup.js';
 import { getImage } from '../store/image-index.js';
 import type { Store } from '../store/store.js';
 import { fetchImage } from './fetch-image.js';
@@ -26,7 +26,7 @@ export async function loadPodImage(store: Store, arg: string, signature: string 
   const f = await fetchImage(store, { arg, ...(signature ? { signature } : {}) }, policy, g, hooks, remote);
   const rec = getImage(store.db, f.id);
   if (!rec) throw new CapsuleError('image-missing', `image ${f.id} vanished from the store`);
-  const { tree, rootfs } = await ensureTree(store, rec);
+  const { tree, rootfs } = findRenderedTree(store, rec) ?? (await (await import('../store/ensure-tree.js')).ensureTree(store, rec));
   return { id: f.id, name: f.manifest.name, treeId: tree.id, manifest: f.manifest, rootfs };
 }
 

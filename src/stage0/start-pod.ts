@@ -4,7 +4,7 @@ import type { GlobalOptions } from '../config/global-options.js';
 import { CapsuleError, UsageError } from '../errors/capsule-error.js';
 import { Store } from '../store/store.js';
 import { STAGE1_INTERFACE_VERSION, type PodRuntime, type RunOptions, type Stage1, type Stage1Env, type Stage1Flavour } from '../stage1/contract.js';
-import { RemoteSession } from './fetch-remote.js';
+import { RemoteSession } from './remote-session.js';
 import type { FetchHooks } from './fetch-types.js';
 import { writeHandover } from './handover.js';
 import { createPod, findPod, openPreparedForRun, readPodRuntime } from './pod/pod.js';

@@ -2,18 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TreeWriter } from '../aci/tree-writer.js';
 import { tempName } from '../sys/atomic-write.js';
-import { resolveStoredDependency } from './dependencies.js';
+import { findRenderedTree, planFor } from './tree-lookup.js';
 import type { ImageRecord } from './image-index.js';
 import { treePath } from './layout.js';
 import { applyLayers } from './render.js';
-import { planRender, treeIdOf, type PlannedLayer } from './render-plan.js';
+import { treeIdOf, type PlannedLayer } from './render-plan.js';
 import type { Store } from './store.js';
-import { getTree, type TreeRecord } from './tree-index.js';
-import { commitTree, treeBytes, treeIsRendered } from './tree-store.js';
+import type { TreeRecord } from './tree-index.js';
+import { commitTree, treeBytes } from './tree-store.js';
 
-export function planFor(store: Store, img: ImageRecord): PlannedLayer[] {
-  return planRender({ id: img.id, manifest: img.manifest }, (dep) => resolveStoredDependency(store.db, dep));
-}
+export { planFor };
 
 /** Renders `layers` into a fresh directory `rootfs` (created here, private while it fills). */
 export async function renderInto(store: Store, rootfs: string, layers: readonly PlannedLayer[]): Promise<TreeWriter> {
@@ -26,10 +24,10 @@ export async function renderInto(store: Store, rootfs: string, layers: readonly 
 
 /** The rendered tree of an image with its dependencies, rendering it when missing. */
 export async function ensureTree(store: Store, img: ImageRecord, now = Date.now()): Promise<{ tree: TreeRecord; rootfs: string }> {
+  const found = findRenderedTree(store, img);
+  if (found) return found;
   const plan = planFor(store, img);
   const id = treeIdOf(plan);
-  const existing = getTree(store.db, id);
-  if (existing && treeIsRendered(store, id)) return { tree: existing, rootfs: path.join(treePath(store.layout, id), 'rootfs') };
   const lock = await store.lock('shared');
   const tmp = await store.makeTemp(tempName('tree'));
   try {

@@ -81,7 +81,7 @@ export async function makePodWorld(prefix = 'capsule-pods-'): Promise<PodWorld> 
     ...w,
     probe,
     busybox,
-    probeRun: (podFlags, appFlags, probeArgs, o) => w.run(['run', ...podFlags, probe, ...appFlags, '--', ...probeArgs], o),
+    probeRun: (podFlags, appFlags, probeArgs, o) => w.run(['run', ...podFlags, probe, '--exec=/probe', ...appFlags, '--', ...probeArgs], o),
     spawnRun(args, env = {}) {
       const child = spawn(CAPSULE, [...w.flags, ...args], { env: { ...process.env, CAPSULE_RUNTIME_DIR: w.runtimeDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CAPSULE, errorLines, makeWorld, type RunResult, type World } from '../helpers/cli.js';
-import { fakePod, fakeUuid, holdLock, imageIdOf, type Holder } from './pods-fixtures.js';
+import { fakePod, fakeUuid, holdLock, imageIdOf, lockFileOf, type Holder } from './pods-fixtures.js';
 
 /** list, status, cat-manifest and logs through the real CLI, on pods made by hand on disk. */
 let w: World;
@@ -127,7 +127,7 @@ describe('capsule list', () => {
   it('1,000 exited pods list in at most 0.5 s', async () => {
     for (let i = 0; i < 1000; i++) {
       const { uuid } = fakePod(w.dir, 'run', { ppid: 999_999_999, apps: [{ name: 'app', started: true, exit: 0 }] });
-      fs.writeFileSync(path.join(runtimeDir, 'pods', `${uuid}.lock`), '');
+      fs.writeFileSync(lockFileOf(runtimeDir, uuid), '');
     }
     await run(['list']); // warm the page cache
     const t0 = performance.now();
@@ -136,6 +136,9 @@ describe('capsule list', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(lines(r.stdout)).toHaveLength(1001);
     expect(ms).toBeLessThan(500);
+    // rkt's order: by directory, then UUID.
+    const uuids = lines(r.stdout).slice(1).map((l) => cols(l)[0]!);
+    expect(uuids).toEqual([...uuids].sort());
   });
 });
 

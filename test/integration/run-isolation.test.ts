@@ -38,7 +38,7 @@ describe.skipIf(skip !== null)('capsule run: every isolator as the app sees it (
   });
 
   it('--insecure-options=capabilities leaves the bounding set unrestricted', async () => {
-    const r = await w.run(['--insecure-options=capabilities', 'run', w.probe, '--', 'capbnd']);
+    const r = await w.run(['--insecure-options=capabilities', 'run', w.probe, '--exec=/probe', '--', 'capbnd']);
     expect(r.code).toBe(0);
     const mask = BigInt(`0x${probeFacts(r.stdout).capbnd ?? '0'}`);
     expect(mask & (1n << 21n)).toBe(1n << 21n); // CAP_SYS_ADMIN
@@ -77,7 +77,7 @@ describe.skipIf(skip !== null)('capsule run: every isolator as the app sees it (
   });
 
   it('--insecure-options=seccomp runs the app without any filter', async () => {
-    const r = await w.run(['--insecure-options=seccomp', 'run', w.probe, '--', 'seccomp']);
+    const r = await w.run(['--insecure-options=seccomp', 'run', w.probe, '--exec=/probe', '--', 'seccomp']);
     expect(probeFacts(r.stdout).seccomp).toBe('0');
   });
 
@@ -85,7 +85,7 @@ describe.skipIf(skip !== null)('capsule run: every isolator as the app sees it (
     const mounts = (await facts([], [], ['mounts'])).mounts ?? '';
     expect(mounts).toMatch(/\/proc\/sysrq-trigger:ro/);
     expect(mounts).toMatch(/\/sys\/firmware:ro/);
-    const r = await w.run(['--insecure-options=paths', 'run', w.probe, '--', 'mounts']);
+    const r = await w.run(['--insecure-options=paths', 'run', w.probe, '--exec=/probe', '--', 'mounts']);
     expect(probeFacts(r.stdout).mounts ?? '').not.toMatch(/\/sys\/firmware:/);
   });
 
@@ -99,7 +99,7 @@ describe.skipIf(skip !== null)('capsule run: every isolator as the app sees it (
   });
 
   it('environment precedence: image < --set-env-file < --set-env < --environment; --inherit-env never overrides', async () => {
-    const r = await w.run(['run', '--set-env=A=pod', '--set-env=B=pod', '--inherit-env', w.probe, '--environment=B=app', '--', 'env'], { env: { A: 'caller', C: 'caller', PATH: '/caller' } });
+    const r = await w.run(['run', '--set-env=A=pod', '--set-env=B=pod', '--inherit-env', w.probe, '--exec=/probe', '--environment=B=app', '--', 'env'], { env: { A: 'caller', C: 'caller', PATH: '/caller' } });
     expect(r.code).toBe(0);
     const env = r.stdout.split('\n').filter((l) => l.startsWith('env:'));
     expect(env).toEqual(expect.arrayContaining(['env:A=pod', 'env:B=app', 'env:C=caller', 'env:AC_APP_NAME=probe']));

@@ -27,7 +27,7 @@ describe.skipIf(skip !== null)('pod lifecycle with real pods', () => {
   });
 
   it('prepare prints the UUID; run-prepared runs it; a second run-prepared is refused', async () => {
-    const p = await w.run(['prepare', w.probe, '--', 'exit', '3']);
+    const p = await w.run(['prepare', w.probe, '--exec=/probe', '--', 'exit', '3']);
     expect(p.code).toBe(0);
     const uuid = p.stdout.trim();
     expect(uuid).toMatch(/^[0-9a-f-]{36}$/);
@@ -41,7 +41,7 @@ describe.skipIf(skip !== null)('pod lifecycle with real pods', () => {
   });
 
   it('multi-app pods: the first failing app sets the exit code and the others are stopped', async () => {
-    const r = await w.run(['run', '--uuid-file-save', path.join(w.base, 'multi'), w.probe, '--name=fails', '--', 'exit', '4', '---', w.probe, '--name=sleeps', '--', 'sleep', '60']);
+    const r = await w.run(['run', '--uuid-file-save', path.join(w.base, 'multi'), w.probe, '--name=fails', '--exec=/probe', '--', 'exit', '4', '---', w.probe, '--name=sleeps', '--exec=/probe', '--', 'sleep', '60']);
     expect(r.code).toBe(4);
     const uuid = fs.readFileSync(path.join(w.base, 'multi'), 'utf8').trim();
     const s = (await w.run(['status', uuid])).stdout;
@@ -86,7 +86,7 @@ describe.skipIf(skip !== null)('pod lifecycle with real pods', () => {
   });
 
   it('SIGTERM to capsule run stops the pod gracefully and capsule run exits', async () => {
-    const child = w.spawnRun(['run', '--uuid-file-save', path.join(w.base, 'term'), w.probe, '--', 'sleep', '600']);
+    const child = w.spawnRun(['run', '--uuid-file-save', path.join(w.base, 'term'), w.probe, '--exec=/probe', '--', 'sleep', '600']);
     const uuidFile = path.join(w.base, 'term');
     await waitFor('the pod to run', async () => fs.existsSync(uuidFile) && (await stateOf(w, fs.readFileSync(uuidFile, 'utf8').trim())) === 'running');
     const uuid = fs.readFileSync(uuidFile, 'utf8').trim();
@@ -120,7 +120,7 @@ describe.skipIf(skip !== null)('pod lifecycle with real pods', () => {
 
   it('stop ends a running pod; enter runs a command with the app isolation while it runs', async () => {
     const uuidFile = path.join(w.base, 'stop');
-    const child = w.spawnRun(['run', '--uuid-file-save', uuidFile, w.probe, '--caps-retain=CAP_KILL', '--user=1000', '--', 'sleep', '600']);
+    const child = w.spawnRun(['run', '--uuid-file-save', uuidFile, w.probe, '--exec=/probe', '--caps-retain=CAP_KILL', '--user=1000', '--', 'sleep', '600']);
     await waitFor('the pod to run', async () => fs.existsSync(uuidFile) && (await stateOf(w, fs.readFileSync(uuidFile, 'utf8').trim())) === 'running');
     const uuid = fs.readFileSync(uuidFile, 'utf8').trim();
     await w.run(['status', '--wait-ready=10s', uuid]);

@@ -84,11 +84,15 @@ describe('planNspawn', () => {
     expect(argv).toContain('--bind-ro=/d/pods/run/U/volumes/scratch:/opt/stage2/probe/rootfs/tmp/s');
   });
 
-  it('gives nspawn every capability an app retains and disables its filter only for apps without seccomp', () => {
+  it('gives nspawn every capability an app retains; the per-app filters replace nspawn\'s own', () => {
     const p = planNspawn(env(), pod([app({ capabilities: ['CAP_SYS_TIME'], seccomp: null })]), { uuid: UUID }, { cgroups: v1, systemd: false });
     expect(keys(p.hostPlan, 'exec-arg')).toContain('--capability=CAP_SYS_TIME');
     expect(keys(p.hostPlan, 'exec-env')).toContain('SYSTEMD_SECCOMP=0');
     expect(keys(p.podPlan, 'app-seccomp')).toEqual(['none']);
+    const filtered = planNspawn(env(), pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false });
+    expect(keys(filtered.hostPlan, 'exec-env')).toContain('SYSTEMD_SECCOMP=0');
+    expect(keys(filtered.podPlan, 'app-seccomp')).toEqual(['remove']);
+    expect(keys(filtered.podPlan, 'app-syscall')).toEqual(['reboot']);
   });
 
   it('refuses paths overlayfs options cannot carry', () => {
