@@ -59,8 +59,9 @@ describe.skipIf(skip !== null)('capsule run: every isolator as the app sees it (
     expect(await facts([], ['--working-dir=/tmp', '--readonly-rootfs', '--oom-score-adj=500'], ['cwd', 'rootfs-ro', 'oom'])).toEqual({ cwd: '/tmp', 'rootfs-ro': 'true', oom: '500' });
   });
 
-  it('--memory limits the app cgroup; exceeding it kills the app (exit 137)', async () => {
-    expect((await facts([], ['--memory=64M'], ['memory'])).memory).toBe(String(64 * 1024 * 1024));
+  it('--memory limits the app cgroup (Kubernetes quantities); exceeding it kills the app (exit 137)', async () => {
+    expect((await facts([], ['--memory=64Mi'], ['memory'])).memory).toBe(String(64 * 1024 * 1024));
+    expect((await facts([], ['--memory=64M'], ['memory'])).memory).toBe('64000000');
     const r = await w.probeRun([], ['--memory=32M'], ['eat-memory', '64']);
     expect(r.code).toBe(137);
   });
@@ -81,12 +82,15 @@ describe.skipIf(skip !== null)('capsule run: every isolator as the app sees it (
     expect(probeFacts(r.stdout).seccomp).toBe('0');
   });
 
-  it('kernel paths: /proc/sysrq-trigger read-only, /sys/firmware hidden; --insecure-options=paths lifts it', async () => {
+  it('kernel paths: /proc/kallsyms and /proc/keys hidden, /proc/bus read-only; --insecure-options=paths lifts it', async () => {
     const mounts = (await facts([], [], ['mounts'])).mounts ?? '';
-    expect(mounts).toMatch(/\/proc\/sysrq-trigger:ro/);
-    expect(mounts).toMatch(/\/sys\/firmware:ro/);
-    const r = await w.run(['--insecure-options=paths', 'run', w.probe, '--exec=/probe', '--', 'mounts']);
-    expect(probeFacts(r.stdout).mounts ?? '').not.toMatch(/\/sys\/firmware:/);
+    expect(mounts).toMatch(/\/proc\/kallsyms:r[ow],/);
+    expect(mounts).toMatch(/\/proc\/keys:r[ow],/);
+    expect(mounts).toMatch(/\/proc\/bus:ro,/);
+    const r = await w.run(['run', w.probe, '--exec=/bin/sh', '--', '-c', 'wc -c < /proc/kallsyms; echo x > /proc/sys/kernel/hostname && echo wrote']);
+    expect(r.stdout.trim()).toBe('0');
+    const open = await w.run(['--insecure-options=paths', 'run', w.probe, '--exec=/probe', '--', 'mounts']);
+    expect(probeFacts(open.stdout).mounts ?? '').not.toMatch(/\/proc\/kallsyms:/);
   });
 
   it('only standard device nodes exist in /dev', async () => {
@@ -99,7 +103,7 @@ describe.skipIf(skip !== null)('capsule run: every isolator as the app sees it (
   });
 
   it('environment precedence: image < --set-env-file < --set-env < --environment; --inherit-env never overrides', async () => {
-    const r = await w.run(['run', '--set-env=A=pod', '--set-env=B=pod', '--inherit-env', w.probe, '--exec=/probe', '--environment=B=app', '--', 'env'], { env: { A: 'caller', C: 'caller', PATH: '/caller' } });
+    const r = await w.run(['run', '--set-env=A=pod', '--set-env=B=pod', '--inherit-env', w.probe, '--exec=/probe', '--environment=B=app', '--', 'env'], { env: { A: 'caller', C: 'caller' } });
     expect(r.code).toBe(0);
     const env = r.stdout.split('\n').filter((l) => l.startsWith('env:'));
     expect(env).toEqual(expect.arrayContaining(['env:A=pod', 'env:B=app', 'env:C=caller', 'env:AC_APP_NAME=probe']));

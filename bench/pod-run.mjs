@@ -1,0 +1,302 @@
+#!/usr/bin/env node
+// Pod run latency: `capsule run --net=host IMAGE --exec=/bin/true` (image already in the store, its
+// tree rendered by a warm-up pod) against bare systemd-nspawn on the same rootfs, and against
+// `podman run --rootfs` when podman is installed. Also `--net=none`, a bare nspawn with
+// --private-network, `node -e 0`, and the split `capsule prepare` + `capsule run-prepared`.
+// BENCH_POD_RUN_ROUNDS rounds (default 20), order rotated every round, medians.
+// Targets: capsule/nspawn <= 2.5x, capsule/podman <= 1.0x. Needs root and systemd-nspawn.
+//
+// Also exports the pod world the other pod benchmarks (pod-resident, pod-scale) share.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureBuilt, envInt, fmtMs, isRoot, median, onCleanup, REPO, rmrf, run, sleepMs, verdict } from './lib.mjs';
+
+export const NSPAWN = '/usr/bin/systemd-nspawn';
+const POD_DIRS = ['embryo', 'prepare', 'prepared', 'run', 'exited-garbage', 'garbage'];
+
+/** Why pod benchmarks cannot run here, or null. */
+export function podSkipReason() {
+  if (!isRoot()) return 'needs root (pods need it)';
+  if (!fs.existsSync(NSPAWN)) return `needs ${NSPAWN} (apt-get install systemd-container)`;
+  if (!fs.existsSync(process.env.BUSYBOX ?? '/bin/busybox')) return 'needs /bin/busybox for the sample image (apt-get install busybox-static)';
+  return null;
+}
+
+/** Prints the skip line and the BENCH_JSON record of a skipped benchmark. */
+export function printSkip(key, why) {
+  console.log(`${key}: skipped: ${why}`);
+  console.log(`BENCH_JSON ${JSON.stringify({ [key]: { skipped: why } })}`);
+}
+
+/** Cgroup directories (up to 5 levels below /sys/fs/cgroup) whose name contains `needle`. */
+export function cgroupsNamed(needle) {
+  const out = [];
+  const walk = (d, depth) => {
+    let es;
+    try {
+      es = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of es) {
+      if (!e.isDirectory()) continue;
+      const p = path.join(d, e.name);
+      if (e.name.includes(needle)) out.push(p);
+      else if (depth < 5) walk(p, depth + 1);
+    }
+  };
+  walk('/sys/fs/cgroup', 0);
+  return out;
+}
+
+/** PIDs of processes whose cwd or command line is inside `dir`. */
+export function processesUnder(dir) {
+  const out = [];
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    let hit = false;
+    try {
+      hit = fs.readlinkSync(`/proc/${p}/cwd`).startsWith(dir);
+    } catch {
+      /* gone or a kernel thread */
+    }
+    try {
+      hit ||= fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir);
+    } catch {
+      /* gone */
+    }
+    if (hit) out.push(Number(p));
+  }
+  return out;
+}
+
+/**
+ * A private Capsule world in a temp dir (store, configs, runtime dir for pod locks) with the
+ * busybox sample image fetched. At cleanup: running pods are killed, every pod is gc'd, and
+ * whatever is left (processes, mounts, cgroups of our pods) is reported, then the dir is removed.
+ */
+export function makePodWorld(label) {
+  const CAPSULE = ensureBuilt();
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), `capsule-bench-${label}-`));
+  const dir = path.join(base, 'var');
+  const cfg = path.join(base, 'etc');
+  const sysCfg = path.join(base, 'usr-lib');
+  const runtimeDir = path.join(base, 'run');
+  const flags = [`--dir=${dir}`, `--local-config=${cfg}`, `--system-config=${sysCfg}`];
+  const env = { ...process.env, CAPSULE_RUNTIME_DIR: runtimeDir };
+  delete env.NOTIFY_SOCKET; // a pod must not talk to whoever started the bench
+  const uuids = new Set(); // every pod this world made (for the leftover checks)
+  const cap = (args, opts = {}) => run(CAPSULE, [...flags, ...args], { env, timeoutMs: 120_000, ...opts });
+
+  const podsIn = (state) => {
+    try {
+      return fs.readdirSync(path.join(dir, 'pods', state)).filter((u) => /^[0-9a-f-]{36}$/.test(u));
+    } catch {
+      return [];
+    }
+  };
+  const allPods = () => POD_DIRS.flatMap((s) => podsIn(s).map((u) => ({ state: s, uuid: u })));
+  const remember = () => {
+    for (const p of allPods()) uuids.add(p.uuid);
+  };
+  /** gc of every pod (exited ones, aborted and prepared ones), no grace period. */
+  const gc = () => {
+    remember();
+    return cap(['gc', '--grace-period=0s', '--expire-prepared=0s'], { allowFail: true });
+  };
+  /** Cgroups, mounts and processes of this world still there. */
+  const leftovers = () => {
+    remember();
+    const found = [];
+    for (const u of uuids) found.push(...cgroupsNamed(u).map((c) => `cgroup ${c}`));
+    const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(base));
+    found.push(...mounts.map((m) => `mount ${m.split(' ')[4]}`));
+    found.push(...processesUnder(base).map((p) => `process ${p} (${fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()})`));
+    return found;
+  };
+  const bg = new Set(); // background children (own process groups), killed at cleanup
+
+  onCleanup(() => {
+    // Kill pods still running (a signal in the middle of a round), then gc everything.
+    for (const u of podsIn('run')) {
+      const st = cap(['status', u], { allowFail: true, timeoutMs: 20_000 }).stdout;
+      if (st.includes('state=running')) cap(['stop', '--force', u], { allowFail: true, timeoutMs: 30_000 });
+    }
+    for (const pid of bg) {
+      for (let i = 0; i < 50 && fs.existsSync(`/proc/${pid}`); i++) sleepMs(100);
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    for (let i = 0; i < 3 && allPods().length > 0; i++) {
+      gc();
+      if (allPods().length > 0) sleepMs(500);
+    }
+    const left = leftovers();
+    const pods = allPods();
+    if (pods.length > 0) console.error(`bench: ${pods.length} pod(s) not collected: ${pods.map((p) => `${p.state}/${p.uuid}`).slice(0, 5).join(', ')}`);
+    for (const l of left) console.error(`bench: left behind: ${l}`);
+    for (const l of left) {
+      const m = /^process (\d+)/.exec(l);
+      if (m) {
+        try {
+          process.kill(Number(m[1]), 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    rmrf(base);
+  });
+
+  // The sample image, built with the snapshot binary, fetched into the private store.
+  const aci = path.join(base, 'busybox.aci');
+  run('bash', [path.join(REPO, 'images', 'build.sh'), 'busybox', aci], { env: { ...env, CAPSULE }, timeoutMs: 120_000 });
+  const image = cap(['--insecure-options=image', 'fetch', '--full', aci]).stdout.trim();
+  if (!/^sha512-[0-9a-f]+$/.test(image)) throw new Error(`fetch printed ${JSON.stringify(image)}, not an image ID`);
+
+  return { CAPSULE, base, dir, runtimeDir, flags, env, image, cap, gc, podsIn, allPods, remember, leftovers, uuids, bg };
+}
+
+export const loadavg = () => os.loadavg()[0].toFixed(2);
+
+async function main() {
+  const why = podSkipReason();
+  if (why) return printSkip('podRun', why);
+  const rounds = envInt('BENCH_POD_RUN_ROUNDS', 20);
+  const w = makePodWorld('pod-run');
+  const { image, cap } = w;
+
+  // Warm-up pod: renders the image's tree, warms page cache and binaries.
+  const warm = cap(['run', '--net=host', image, '--exec=/bin/true']);
+  w.gc();
+
+  // A plain copy of the rootfs for the bare runs.
+  const rootfs = path.join(w.base, 'bare-rootfs');
+  cap(['image', 'render', '--rootfs-only', image, rootfs]);
+  if (!fs.existsSync(path.join(rootfs, 'usr'))) throw new Error(`${rootfs} has no usr/ (systemd-nspawn refuses it)`);
+
+  // nspawn wants /run/systemd/nspawn/propagate; /run is not always a tmpfs (it is not here in a
+  // container): give the bare run its own tmpfs there in a private mount namespace, as
+  // capsule-stage1 does (`host-tmpfs`), so both sides do the same work and nothing is printed.
+  const made = [];
+  for (const d of ['/run/systemd', '/run/systemd/nspawn']) {
+    if (!fs.existsSync(d)) {
+      fs.mkdirSync(d, { mode: 0o755 });
+      made.unshift(d);
+    }
+  }
+  onCleanup(() => {
+    for (const d of made) {
+      try {
+        fs.rmdirSync(d);
+      } catch {
+        /* in use by someone else by now: leave it */
+      }
+    }
+  });
+  const bare = (extra) => ['-m', 'sh', '-c', `mount -t tmpfs tmpfs /run/systemd/nspawn && exec ${NSPAWN} --register=no --keep-unit -q ${extra} -D "$1" /bin/true`, 'sh', rootfs];
+
+  const podman = spawnSync('sh', ['-c', 'command -v podman'], { encoding: 'utf8' }).stdout.trim();
+  const podmanArgs = () => {
+    const a = ['run', '--rm', '--network=none'];
+    if (!fs.existsSync('/run/systemd/system')) a.push('--runtime', 'runc', '--cgroup-manager=cgroupfs', '--events-backend=file', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=32768:32768');
+    return [...a, '--rootfs', rootfs, '/bin/true'];
+  };
+
+  let lastPrepared = null;
+  const cases = [
+    { key: 'host', label: 'capsule run --net=host', once: () => cap(['run', '--net=host', image, '--exec=/bin/true']).ms },
+    { key: 'none', label: 'capsule run --net=none', once: () => cap(['run', '--net=none', image, '--exec=/bin/true']).ms },
+    { key: 'nspawn', label: 'bare systemd-nspawn', once: () => run('unshare', bare('')).ms },
+    { key: 'nspawnPriv', label: 'bare systemd-nspawn --private-network', once: () => run('unshare', bare('--private-network')).ms },
+    {
+      key: 'prepare',
+      label: 'capsule prepare',
+      once: () => {
+        const r = cap(['prepare', image, '--exec=/bin/true']);
+        lastPrepared = r.stdout.trim();
+        return r.ms;
+      },
+      // run-prepared of the pod just prepared is timed right after, as its own sample.
+      then: { key: 'runPrepared', once: () => cap(['run-prepared', '--net=host', lastPrepared]).ms },
+    },
+    { key: 'node', label: 'node -e 0', once: () => run(process.execPath, ['-e', '0']).ms },
+  ];
+  if (podman) cases.push({ key: 'podman', label: 'podman run --rootfs', once: () => run(podman, podmanArgs(), { timeoutMs: 120_000 }).ms });
+
+  // One untimed warm-up of each.
+  for (const c of cases) {
+    c.once();
+    c.then?.once();
+  }
+  w.gc();
+
+  const t = {};
+  for (const c of cases) {
+    t[c.key] = [];
+    if (c.then) t[c.then.key] = [];
+  }
+  const load = [];
+  for (let i = 0; i < rounds; i++) {
+    for (let j = 0; j < cases.length; j++) {
+      const c = cases[(i + j) % cases.length];
+      t[c.key].push(c.once());
+      if (c.then) t[c.then.key].push(c.then.once());
+    }
+    w.gc(); // outside the timed runs: pods would pile up otherwise
+    load.push(os.loadavg()[0]);
+    await new Promise((resolve) => setImmediate(resolve)); // lets SIGINT/SIGTERM clean up
+  }
+
+  const m = Object.fromEntries(Object.entries(t).map(([k, xs]) => [k, median(xs)]));
+  const ratio = {
+    nspawn: m.host / m.nspawn,
+    noneVsPrivNspawn: m.none / m.nspawnPriv,
+    podman: podman ? m.host / m.podman : null,
+    nonePodman: podman ? m.none / m.podman : null,
+  };
+  const pass = { nspawn: ratio.nspawn <= 2.5, podman: podman ? ratio.podman <= 1.0 : null };
+  const pad = (s) => s.padEnd(44);
+  console.log(`pod run results (${rounds} rounds, order rotated every round, medians; app /bin/true in ${w.image.slice(0, 19)}…, busybox image):`);
+  console.log(`  ${pad('capsule run --net=host')}${fmtMs(m.host)}`);
+  console.log(`  ${pad('capsule run --net=none')}${fmtMs(m.none)}`);
+  console.log(`  ${pad('bare systemd-nspawn (host network)')}${fmtMs(m.nspawn)}`);
+  console.log(`  ${pad('bare systemd-nspawn --private-network')}${fmtMs(m.nspawnPriv)}`);
+  if (podman) console.log(`  ${pad('podman run --rm --network=none --rootfs')}${fmtMs(m.podman)}`);
+  else console.log('  podman: not installed, skipped');
+  console.log(`  ${pad('node -e 0 (context)')}${fmtMs(m.node)}`);
+  console.log(`  capsule/nspawn (--net=host vs bare):        ${ratio.nspawn.toFixed(2)}x  target <= 2.5x: ${verdict(pass.nspawn)}`);
+  if (podman) {
+    console.log(`  capsule/podman (--net=host vs podman):      ${ratio.podman.toFixed(2)}x  target <= 1.0x: ${verdict(pass.podman)}`);
+    console.log(`  (info) --net=none vs podman --network=none: ${ratio.nonePodman.toFixed(2)}x`);
+  } else console.log('  capsule/podman: not measured (podman not installed)');
+  console.log(`  (info) --net=none vs bare nspawn --private-network: ${ratio.noneVsPrivNspawn.toFixed(2)}x; --net=none costs ${fmtMs(m.none - m.host)} over --net=host (bare nspawn: ${fmtMs(m.nspawnPriv - m.nspawn)})`);
+  console.log('  breakdown of capsule run --net=host (medians of the split runs):');
+  console.log(`    ${pad('capsule prepare')}${fmtMs(m.prepare)}  (Node start, store, pod files; node -e 0 is ${fmtMs(m.node)})`);
+  console.log(`    ${pad('capsule run-prepared --net=host')}${fmtMs(m.runPrepared)}  (Node start, plan, hand-over, stage1, nspawn, app)`);
+  console.log(`    ${pad('  of which bare nspawn')}${fmtMs(m.nspawn)}`);
+  console.log(`    ${pad('  rest: Node + plan + hand-over + stage1')}${fmtMs(m.runPrepared - m.nspawn)}`);
+  console.log(`    ${pad('prepare + run-prepared')}${fmtMs(m.prepare + m.runPrepared)}  vs run ${fmtMs(m.host)} (run starts Node once: saves ~${fmtMs(m.prepare + m.runPrepared - m.host)})`);
+  console.log(`    ${pad('capsule run - bare nspawn')}${fmtMs(m.host - m.nspawn)}  (Capsule's own cost per pod)`);
+  console.log(`  warm-up pod (first run, renders nothing new: fetch --full rendered the tree): ${fmtMs(warm.ms)}`);
+  console.log(`  1-min load average: ${loadavg()} (median over rounds ${median(load).toFixed(2)})`);
+  const left = w.leftovers();
+  console.log(`  after gc: ${w.allPods().length} pods, ${left.length === 0 ? 'no cgroups, mounts or processes left' : `LEFT: ${left.join('; ')}`} (${w.uuids.size} pods made)`);
+  const result = { rounds, medianMs: m, samplesMs: t, ratio, pass, podman: podman || 'not installed', loadavg: median(load), podsMade: w.uuids.size, leftovers: left };
+  console.log(`BENCH_JSON ${JSON.stringify({ podRun: result })}`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    await main();
+  } catch (e) {
+    console.error(`bench/pod-run: ${e.stack ?? e}`);
+    process.exitCode = 1;
+  }
+}
