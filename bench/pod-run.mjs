@@ -284,7 +284,7 @@ async function main() {
   console.log(`    ${pad('  rest: Node + plan + hand-over + stage1')}${fmtMs(m.runPrepared - m.nspawn)}`);
   console.log(`    ${pad('prepare + run-prepared')}${fmtMs(m.prepare + m.runPrepared)}  vs run ${fmtMs(m.host)} (run starts Node once: saves ~${fmtMs(m.prepare + m.runPrepared - m.host)})`);
   console.log(`    ${pad('capsule run - bare nspawn')}${fmtMs(m.host - m.nspawn)}  (Capsule's own cost per pod)`);
-  console.log(`  warm-up pod (first run, renders nothing new: fetch --full rendered the tree): ${fmtMs(warm.ms)}`);
+  console.log(`  (info) first pod of the fresh store (warm-up, not in the medians): ${fmtMs(warm.ms)}`);
   console.log(`  1-min load average: ${loadavg()} (median over rounds ${median(load).toFixed(2)})`);
   const left = w.leftovers();
   console.log(`  after gc: ${w.allPods().length} pods, ${left.length === 0 ? 'no cgroups, mounts or processes left' : `LEFT: ${left.join('; ')}`} (${w.uuids.size} pods made)`);

@@ -41,7 +41,7 @@ for (const f of files) {
     deps.push(target);
     const tArea = target.split(path.sep)[0];
     if (tArea === area) continue;
-    const ok = (ALLOWED[area] ?? []).some((a) => target === a || target.startsWith(`${a}/`) || tArea === a);
+    const ok = (ALLOWED[area] ?? []).some((a) => target === a || target === `${a}.ts` || target.startsWith(`${a}/`) || tArea === a);
     if (!ok) problems.push(`${rel} imports ${target}: ${area}/ may not import ${tArea}/`);
     if (area === 'stage1' && target.startsWith('stage1/') && !target.startsWith('stage1/contract') && !target.startsWith('stage1/common/')) {
       const fl = rel.split(path.sep)[1];

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { CAPSULE, makeWorld, type RunResult, type World } from './cli.js';
 import { sampleImage } from './images.js';
@@ -18,7 +19,7 @@ export interface PodWorld extends World {
   /** `capsule run` of the probe image with per-app flags and probe args. */
   probeRun(podFlags: string[], appFlags: string[], probeArgs: string[], o?: { env?: Record<string, string> }): Promise<RunResult>;
   /** Starts `capsule run` in the background. */
-  spawnRun(args: string[], env?: Record<string, string>): ChildProcess & { out: () => string; err: () => string };
+  spawnRun(args: string[], env?: Record<string, string>): ChildProcess & { out: () => string; err: () => string; exited: Promise<number | null> };
   /** Pod directories on disk in any state. */
   pods(): string[];
   /** Removes every pod (gc with no grace period) and checks nothing of it stays behind. */
@@ -88,7 +89,9 @@ export async function makePodWorld(prefix = 'capsule-pods-'): Promise<PodWorld> 
       let err = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      return Object.assign(child, { out: () => out, err: () => err });
+      // Listening from the start: the process may end before a test starts waiting for it.
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code, sig) => resolve(code ?? (sig ? 128 + (os.constants.signals[sig] ?? 0) : null))));
+      return Object.assign(child, { out: () => out, err: () => err, exited });
     },
     pods,
     async teardown() {

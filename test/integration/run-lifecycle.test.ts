@@ -54,9 +54,9 @@ describe.skipIf(skip !== null)('pod lifecycle with real pods', () => {
     fs.mkdirSync(host);
     const r = await w.run([
       'run', '--volume', `data,kind=host,source=${host}`,
-      w.busybox, '--name=a', '--mount', 'volume=data,target=/data', '--exec=/bin/sh', '--', '-c', 'echo from-a > /data/a; touch /only-a; readlink /proc/self/ns/net /proc/self/ns/ipc',
+      w.busybox, '--name=a', '--mount', 'volume=data,target=/data', '--exec=/bin/sh', '--', '-c', 'echo from-a > /data/a; touch /only-a; readlink /proc/self/ns/net; readlink /proc/self/ns/ipc',
       '---',
-      w.busybox, '--name=b', '--mount', 'volume=data,target=/data', '--exec=/bin/sh', '--', '-c', 'sleep 1; cat /data/a; test -e /only-a && echo leaked; readlink /proc/self/ns/net /proc/self/ns/ipc',
+      w.busybox, '--name=b', '--mount', 'volume=data,target=/data', '--exec=/bin/sh', '--', '-c', 'sleep 1; cat /data/a; test -e /only-a && echo leaked; readlink /proc/self/ns/net; readlink /proc/self/ns/ipc',
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('from-a');
@@ -91,11 +91,9 @@ describe.skipIf(skip !== null)('pod lifecycle with real pods', () => {
     await waitFor('the pod to run', async () => fs.existsSync(uuidFile) && (await stateOf(w, fs.readFileSync(uuidFile, 'utf8').trim())) === 'running');
     const uuid = fs.readFileSync(uuidFile, 'utf8').trim();
     await waitFor('the app to start', async () => /app-probe/.test((await w.run(['status', '--wait-ready=10s', uuid])).stdout) || true);
-    const code = await new Promise<number | null>((resolve) => {
-      child.on('exit', (c, s) => resolve(c ?? (s ? 128 : null)));
-      child.kill('SIGTERM');
-    });
-    expect(code).toBe(143);
+    child.kill('SIGTERM');
+    expect(await child.exited).toBe(143);
+    expect(child.err()).toBe('');
     expect(await stateOf(w, uuid)).toBe('exited');
     expect((await w.run(['status', uuid])).stdout).toMatch(/^app-probe=143$/m);
   }, 60_000);
@@ -106,7 +104,7 @@ describe.skipIf(skip !== null)('pod lifecycle with real pods', () => {
     await waitFor('the pod to run', async () => fs.existsSync(uuidFile) && (await stateOf(w, fs.readFileSync(uuidFile, 'utf8').trim())) === 'running');
     const uuid = fs.readFileSync(uuidFile, 'utf8').trim();
     child.kill('SIGKILL');
-    await new Promise((r) => child.on('exit', r));
+    await child.exited;
     expect(await stateOf(w, uuid)).toBe('running');
     const s = await w.run(['status', '--wait=20s', uuid]);
     expect(s.stdout).toMatch(/^state=exited$/m);
@@ -131,12 +129,11 @@ describe.skipIf(skip !== null)('pod lifecycle with real pods', () => {
     expect(code.code).toBe(9);
     const st = await w.run(['stop', uuid]);
     expect(st.stdout).toBe(`"${uuid}"\n`);
-    const exit = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-    expect(exit).toBe(143);
+    expect(await child.exited).toBe(143);
     const pid = Number(/^pid=(\d+)$/m.exec((await w.run(['status', uuid])).stdout)?.[1] ?? 0);
     expect(pid === 0 || !alive(pid)).toBe(true);
     const again = await w.run(['stop', uuid]);
-    expect(again.stderr).toMatch(/is already stopped/);
+    expect(again.stdout).toBe(`pod "${uuid}" is already stopped\n`);
   }, 60_000);
 
   it('enter refuses pods that are not running', async () => {

@@ -140,7 +140,8 @@ export function parseSeccompFlag(s: string): SeccompFlag {
     if (kv.length === 2) {
       const [k = '', v = ''] = kv;
       if (k === 'mode') mode = v;
-      else if (k === 'errno') errno = v;
+      // An empty errno is appc's "kill the app" (the default).
+      else if (k === 'errno') errno = v === '' ? null : v;
       else throw new UsageError(`invalid seccomp command-line override ${JSON.stringify(item)}`);
     } else if (kv.length > 2 || item === '') {
       throw new UsageError(`invalid seccomp command-line override ${JSON.stringify(item)}`);
@@ -152,7 +153,8 @@ export function parseSeccompFlag(s: string): SeccompFlag {
     const e = errno;
     usage(() => parseErrno(e), '--seccomp');
   }
-  usage(() => expandSeccompSet(set), '--seccomp');
+  const exp = usage(() => expandSeccompSet(set), '--seccomp');
+  if (exp.all && mode === 'remove') throw new UsageError('--seccomp: @appc.io/all is only valid in a retain set');
   return { mode, errno, set };
 }
 
@@ -175,7 +177,6 @@ export function stage1FlavourOf(value: string, flag: string): Stage1Flavour {
 type Kind = 'bool' | 'value' | 'optional';
 
 interface State {
-  kind: 'run' | 'prepare';
   pod: PodFlags;
   apps: AppSpec[];
   stage1Flag?: string;
@@ -456,7 +457,6 @@ function newApp(image: string): AppSpec {
  */
 export function parseRunArgs(argv: readonly string[], kind: 'run' | 'prepare'): RunSpec {
   const st: State = {
-    kind,
     pod: {
       volumes: [],
       mounts: [],

@@ -17,6 +17,7 @@ int cmd_fly(int argc, char **argv);
  * (block_forwarded_signals) before forking.
  */
 int forward_and_wait(pid_t child);
+int forward_and_wait_to(pid_t child, bool to_grandchild);
 void block_forwarded_signals(sigset_t *old);
 
 #endif

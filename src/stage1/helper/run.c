@@ -22,7 +22,29 @@ void block_forwarded_signals(sigset_t *old) {
   if (sigprocmask(SIG_BLOCK, &set, old) < 0) die_errno(errno, "sigprocmask");
 }
 
+/* nspawn's only child is the pod's init (nspawn forks once and execs nothing else). */
+static pid_t only_child_of(pid_t pid) {
+  char path[64], buf[128];
+  snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+  FILE *f = fopen(path, "re");
+  if (!f) return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  char *end;
+  long c = strtol(buf, &end, 10);
+  if (c <= 0 || end == buf) return 0;
+  while (*end == ' ' || *end == '\n') end++;
+  return *end == '\0' ? (pid_t)c : 0;
+}
+
 int forward_and_wait(pid_t child) {
+  return forward_and_wait_to(child, false);
+}
+
+/* With `to_grandchild` (run: child = nspawn), signals go straight to the pod's init, which stops
+ * the apps gracefully; sent to nspawn they would only make it print a notice and pass them on. */
+int forward_and_wait_to(pid_t child, bool to_grandchild) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
@@ -36,7 +58,10 @@ int forward_and_wait(pid_t child) {
     if (p < 0 && errno != EINTR) die_errno(errno, "wait");
     siginfo_t si;
     int sig = sigwaitinfo(&set, &si);
-    if (sig > 0 && sig != SIGCHLD) kill(child, sig);
+    if (sig > 0 && sig != SIGCHLD) {
+      pid_t init = to_grandchild ? only_child_of(child) : 0;
+      kill(init > 0 ? init : child, sig);
+    }
   }
 }
 
@@ -73,5 +98,5 @@ int cmd_run(int argc, char **argv) {
       die_errno(err, "write %s", p.ppid_file);
     }
   }
-  return forward_and_wait(pid);
+  return forward_and_wait_to(pid, true);
 }

@@ -56,9 +56,15 @@ export const nspawnStage1: Stage1 = {
       }
       if (pid !== null) signal(pid, 'SIGKILL');
     } else {
-      // nspawn turns SIGTERM into SIGTERM for the init (--kill-signal), which stops the apps.
-      const ppid = readPidFile(e.podDir);
-      if (ppid !== null) signal(ppid, 'SIGTERM');
+      // SIGTERM straight to the pod's init, which stops the apps (SIGTERM, then SIGKILL after the
+      // timeout); nspawn would pass it on too (--kill-signal), but prints a notice first.
+      let pid: number | null = null;
+      try {
+        pid = podInitPid(e.podDir);
+      } catch {
+        pid = readPidFile(e.podDir);
+      }
+      if (pid !== null) signal(pid, 'SIGTERM');
     }
     return Promise.resolve();
   },

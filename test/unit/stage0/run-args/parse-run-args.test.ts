@@ -129,6 +129,8 @@ describe('parseRunArgs: per-app flags', () => {
     ['--seccomp retain', ['--seccomp', 'mode=retain,errno=ENOTSUP,@docker/default-whitelist,chmod'], { seccomp: { mode: 'retain', errno: 'ENOTSUP', set: ['@docker/default-whitelist', 'chmod'] } }],
     ['--seccomp remove, errno first (rkt order)', ['--seccomp=errno=EPERM,mode=remove,reboot'], { seccomp: { mode: 'remove', errno: 'EPERM', set: ['reboot'] } }],
     ['--seccomp without errno', ['--seccomp=mode=remove,@appc.io/empty'], { seccomp: { mode: 'remove', errno: null, set: ['@appc.io/empty'] } }],
+    ['--seccomp with an empty errno (kill)', ['--seccomp=mode=retain,errno=,read'], { seccomp: { mode: 'retain', errno: null, set: ['read'] } }],
+    ['--seccomp @appc.io/all in a retain set', ['--seccomp=mode=retain,@appc.io/all'], { seccomp: { mode: 'retain', errno: null, set: ['@appc.io/all'] } }],
     ['--user-annotation and --user-label', ['--user-annotation=a=1', '--user-label', 'l=x=y'], { userAnnotations: { a: '1' }, userLabels: { l: 'x=y' } }],
     ['--annotation', ['--annotation=example.com/key=v'], { annotations: { 'example.com/key': 'v' } }],
     ['--mount after an image is the app’s', ['--mount=volume=v,target=/a'], { mounts: [{ volume: 'v', path: '/a' }] }],
@@ -249,6 +251,7 @@ describe('parseRunArgs: errors', () => {
     [[IMG, '--seccomp=mode=retain,errno=EWHAT,chmod'], '--seccomp: unknown errno "EWHAT"'],
     [[IMG, '--seccomp=mode=retain,@systemd/nope'], '--seccomp: unknown seccomp group "@systemd/nope"'],
     [[IMG, '--seccomp=mode=retain,Chmod'], '--seccomp: bad syscall name "Chmod"'],
+    [[IMG, '--seccomp=mode=remove,@appc.io/all'], '--seccomp: @appc.io/all is only valid in a retain set'],
     // pod-level checks
     [['--ipc=shared', IMG], 'invalid value "shared" for --ipc (auto, private or parent)'],
     [['--pull-policy=always', IMG], 'invalid pull policy "always" (want new, update or never)'],

@@ -3,7 +3,7 @@ import type { InsecureOption } from '../../../../src/config/global-options.js';
 import { DEFAULT_CAPABILITIES, sortCapabilities } from '../../../../src/spec/capabilities.js';
 import { validateImageManifest, type ImageManifest } from '../../../../src/spec/image-manifest.js';
 import { CAPSULE_DEFAULT_BLOCKLIST, RETAIN_LIFECYCLE, seccompGroup } from '../../../../src/spec/seccomp-groups.js';
-import type { AppRuntime, PodVolume } from '../../../../src/stage1/contract.js';
+import type { AppRuntime, PodVolume, SeccompPlan } from '../../../../src/stage1/contract.js';
 import { parseRunArgs } from '../../../../src/stage0/run-args/parse-run-args.js';
 import { DEFAULT_PATH, resolveApp, type ResolveAppInput, type ResolvedApp } from '../../../../src/stage0/run-args/resolve-app.js';
 
@@ -170,7 +170,7 @@ describe('resolveApp: capabilities', () => {
 });
 
 describe('resolveApp: seccomp', () => {
-  const def = { mode: 'remove', syscalls: [...CAPSULE_DEFAULT_BLOCKLIST], errno: 'EPERM' };
+  const def: SeccompPlan = { mode: 'remove', syscalls: [...CAPSULE_DEFAULT_BLOCKLIST], errno: 'EPERM' };
   const cases: [string, string[], AppRuntime['seccomp'], ImageManifest?, InsecureOption[]?][] = [
     ['no isolator: the Capsule default blocklist', [], def],
     ['--insecure-options=seccomp: no filter', ['--seccomp=mode=remove,reboot'], null, undefined, ['seccomp']],
