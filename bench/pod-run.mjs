@@ -209,9 +209,28 @@ async function main() {
     return [...a, '--rootfs', rootfs, '/bin/true'];
   };
 
+  // Where a `capsule run --net=host` spends its time, from the pod's own files: their mtimes mark
+  // the steps (the kernel stamps them from its coarse clock: a few ms of resolution).
+  const phases = [];
+  const mtime = (p) => fs.statSync(p, { throwIfNoEntry: false })?.mtimeMs ?? NaN;
+  const runHost = () => {
+    const before = new Set(w.podsIn('run'));
+    const t0 = performance.timeOrigin + performance.now();
+    const r = cap(['run', '--net=host', image, '--exec=/bin/true']);
+    const t6 = t0 + r.ms;
+    const uuid = w.podsIn('run').find((u) => !before.has(u));
+    if (uuid) {
+      const d = path.join(w.dir, 'pods', 'run', uuid);
+      const status = fs.readdirSync(path.join(d, 'status')).find((f) => f.endsWith('.started'))?.slice(0, -'.started'.length);
+      const t = [t0, mtime(path.join(d, 'pod-created')), mtime(path.join(d, 'stage1', 'plan')), mtime(path.join(d, 'ppid')), mtime(path.join(d, 'status', `${status}.started`)), mtime(path.join(d, 'status', status ?? '')), t6];
+      phases.push(t.slice(1).map((x, i) => x - t[i]));
+    }
+    return r.ms;
+  };
+
   let lastPrepared = null;
   const cases = [
-    { key: 'host', label: 'capsule run --net=host', once: () => cap(['run', '--net=host', image, '--exec=/bin/true']).ms },
+    { key: 'host', label: 'capsule run --net=host', once: runHost },
     { key: 'none', label: 'capsule run --net=none', once: () => cap(['run', '--net=none', image, '--exec=/bin/true']).ms },
     { key: 'nspawn', label: 'bare systemd-nspawn', once: () => run('unshare', bare('')).ms },
     { key: 'nspawnPriv', label: 'bare systemd-nspawn --private-network', once: () => run('unshare', bare('--private-network')).ms },
@@ -237,6 +256,7 @@ async function main() {
   }
   w.gc();
 
+  phases.length = 0; // warm-up runs do not count
   const t = {};
   for (const c of cases) {
     t[c.key] = [];
@@ -284,11 +304,22 @@ async function main() {
   console.log(`    ${pad('  rest: Node + plan + hand-over + stage1')}${fmtMs(m.runPrepared - m.nspawn)}`);
   console.log(`    ${pad('prepare + run-prepared')}${fmtMs(m.prepare + m.runPrepared)}  vs run ${fmtMs(m.host)} (run starts Node once: saves ~${fmtMs(m.prepare + m.runPrepared - m.host)})`);
   console.log(`    ${pad('capsule run - bare nspawn')}${fmtMs(m.host - m.nspawn)}  (Capsule's own cost per pod)`);
+  const PHASES = [
+    'start to pod-created: sh wrapper, Node start-up, CLI, store, image',
+    'to stage1/plan written: pod dir, pod files, plans',
+    'to ppid: Node exit, hand-over, stage1 mounts+cgroups',
+    'to app exec\'d (.started): nspawn, init, isolation',
+    'to app status: the app (/bin/true)',
+    'to capsule run\'s end: init, nspawn, stage1 exit',
+  ];
+  const phaseMs = PHASES.map((_, i) => median(phases.map((p) => p[i])));
+  console.log(`  timeline of capsule run --net=host (medians of ${phases.length} runs, from the pod files' mtimes: +-4 ms):`);
+  PHASES.forEach((label, i) => console.log(`    ${label.padEnd(64)}${fmtMs(phaseMs[i]).padStart(9)}`));
   console.log(`  (info) first pod of the fresh store (warm-up, not in the medians): ${fmtMs(warm.ms)}`);
   console.log(`  1-min load average: ${loadavg()} (median over rounds ${median(load).toFixed(2)})`);
   const left = w.leftovers();
   console.log(`  after gc: ${w.allPods().length} pods, ${left.length === 0 ? 'no cgroups, mounts or processes left' : `LEFT: ${left.join('; ')}`} (${w.uuids.size} pods made)`);
-  const result = { rounds, medianMs: m, samplesMs: t, ratio, pass, podman: podman || 'not installed', loadavg: median(load), podsMade: w.uuids.size, leftovers: left };
+  const result = { rounds, medianMs: m, samplesMs: t, ratio, pass, phases: Object.fromEntries(PHASES.map((l, i) => [l.split(':')[0], phaseMs[i]])), podman: podman || 'not installed', loadavg: median(load), podsMade: w.uuids.size, leftovers: left };
   console.log(`BENCH_JSON ${JSON.stringify({ podRun: result })}`);
 }
 

@@ -16,9 +16,10 @@ export interface GcReport {
 /**
  * Collects store garbage under the exclusive store lock (no import is in progress then):
  * leftovers of killed imports (temp files, blobs and trees without index rows, trees without
- * their `rendered` marker), then images not used within the grace period.
+ * their `rendered` marker), then images not used within the grace period. Images and trees
+ * that pods use (`inUse`, `treesInUse`) are kept.
  */
-export async function gcImages(store: Store, gracePeriodMs: number, now: number, inUse: ReadonlySet<string> = new Set()): Promise<GcReport> {
+export async function gcImages(store: Store, gracePeriodMs: number, now: number, inUse: ReadonlySet<string> = new Set(), treesInUse: ReadonlySet<string> = new Set()): Promise<GcReport> {
   const report: GcReport = { tempRemoved: [], treesRemoved: [], blobsRemoved: [], imagesRemoved: [] };
   const lock = await store.lock('exclusive');
   try {
@@ -32,6 +33,7 @@ export async function gcImages(store: Store, gracePeriodMs: number, now: number,
     const trees = listTrees(store.db);
     const knownTrees = new Set(trees.map((t) => t.id));
     for (const t of trees) {
+      if (treesInUse.has(t.id)) continue; // a pod's overlay lower dir or its copy source
       if (!imageIds.has(t.imageId) || !treeIsRendered(store, t.id)) {
         deleteTree(store.db, t.id);
         await removeTree(store, t.id);
@@ -39,7 +41,7 @@ export async function gcImages(store: Store, gracePeriodMs: number, now: number,
       }
     }
     for (const name of safeReaddir(l.treeDir)) {
-      if (!knownTrees.has(name)) {
+      if (!knownTrees.has(name) && !treesInUse.has(name)) {
         await removeTree(store, name);
         report.treesRemoved.push(name);
       }
@@ -55,7 +57,7 @@ export async function gcImages(store: Store, gracePeriodMs: number, now: number,
     for (const img of images) {
       if (inUse.has(img.id)) continue;
       if (now - img.lastUsed >= gracePeriodMs) {
-        await removeImage(store, img.id);
+        await removeImage(store, img.id, treesInUse);
         report.imagesRemoved.push(img.id);
       }
     }

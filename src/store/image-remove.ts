@@ -9,10 +9,12 @@ import { removeTree } from './tree-store.js';
 
 /**
  * Removes an image: index rows first (one transaction; from then on it is gone for every reader),
- * then its trees and blob. Caller holds the store lock exclusively.
+ * then its trees and blob. Trees in `keepTrees` (used by pods) stay with their index rows, so a
+ * pod never loses its root filesystem; `image gc` removes them once no pod uses them.
+ * Caller holds the store lock exclusively.
  */
-export async function removeImage(store: Store, id: ImageId): Promise<void> {
-  const trees = treesOfImage(store.db, id);
+export async function removeImage(store: Store, id: ImageId, keepTrees: ReadonlySet<string> = new Set()): Promise<void> {
+  const trees = treesOfImage(store.db, id).filter((t) => !keepTrees.has(t.id));
   store.db.transaction(() => {
     deleteImage(store.db, id);
     deleteRemotesOf(store.db, id);

@@ -143,4 +143,21 @@ describe.skipIf(skip !== null)('pod lifecycle with real pods', () => {
     expect(r.code).toBe(254);
     expect(errorLines(r)).toEqual([`enter: pod "${uuid}" isn't currently running`]);
   });
+
+  it('removing a pod\'s image keeps the tree the pod uses until the pod is gone', async () => {
+    const own = await makePodWorld('capsule-pods-rm-');
+    try {
+      const uuid = (await own.run(['prepare', own.busybox, '--exec=/bin/echo', '--', 'still-here'])).stdout.trim();
+      expect((await own.run(['image', 'rm', own.busybox])).code).toBe(0);
+      expect((await own.run(['image', 'gc', '--grace-period=0s'])).code).toBe(0);
+      const r = await own.run(['run-prepared', uuid]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('still-here\n');
+      expect((await own.run(['gc', '--grace-period=0s'])).code).toBe(0);
+      const gc = await own.run(['image', 'gc', '--grace-period=0s']);
+      expect(gc.stderr).toMatch(/removed treestore "deps-sha512-/);
+    } finally {
+      await own.teardown();
+    }
+  }, 60_000);
 });

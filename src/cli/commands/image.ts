@@ -121,9 +121,11 @@ export function registerImage(program: Command, io: Io): void {
               failed++;
             }
           }
+          const { podImageRefs } = await import('../../stage0/pod/pod-image-refs.js');
+          const inUse = podImageRefs(ctx.globals.dir).trees;
           for (const id of ids) {
             try {
-              await removeImage(s, id);
+              await removeImage(s, id, inUse);
               io.out(`successfully removed aci for image: ${JSON.stringify(shortImageId(id, 64))}\n`);
               ok++;
             } catch (e) {
@@ -212,7 +214,9 @@ export function registerImage(program: Command, io: Io): void {
       if (!existsSync(ctx.globals.dir)) return; // no store, no garbage: do not create one
       await withStore(ctx, true, async (s) => {
         const { gcImages } = await import('../../store/image-gc.js');
-        const r = await gcImages(s, grace, Date.now());
+        const { podImageRefs } = await import('../../stage0/pod/pod-image-refs.js');
+        const refs = podImageRefs(ctx.globals.dir);
+        const r = await gcImages(s, grace, Date.now(), refs.images, refs.trees);
         for (const t of r.treesRemoved) io.err(`removed treestore ${JSON.stringify(t)}\n`);
         for (const t of r.tempRemoved) ctx.debug(`removed leftover ${JSON.stringify(t)}`);
         for (const b of r.blobsRemoved) io.err(`removed unindexed blob ${JSON.stringify(shortImageId(b as ImageId, 64))}\n`);
