@@ -234,6 +234,8 @@ async function main() {
     { key: 'none', label: 'capsule run --net=none', once: () => cap(['run', '--net=none', image, '--exec=/bin/true']).ms },
     { key: 'nspawn', label: 'bare systemd-nspawn', once: () => run('unshare', bare('')).ms },
     { key: 'nspawnPriv', label: 'bare systemd-nspawn --private-network', once: () => run('unshare', bare('--private-network')).ms },
+    // Capsule runs nspawn with SYSTEMD_SECCOMP=0 (the helper gives each app its own filter): nspawn alone that way.
+    { key: 'nspawnNoSeccomp', label: 'bare systemd-nspawn, SYSTEMD_SECCOMP=0', once: () => run('unshare', bare(''), { env: { ...process.env, SYSTEMD_SECCOMP: '0' } }).ms },
     {
       key: 'prepare',
       label: 'capsule prepare',
@@ -277,6 +279,7 @@ async function main() {
   const m = Object.fromEntries(Object.entries(t).map(([k, xs]) => [k, median(xs)]));
   const ratio = {
     nspawn: m.host / m.nspawn,
+    nspawnNoSeccomp: m.host / m.nspawnNoSeccomp,
     noneVsPrivNspawn: m.none / m.nspawnPriv,
     podman: podman ? m.host / m.podman : null,
     nonePodman: podman ? m.none / m.podman : null,
@@ -288,10 +291,12 @@ async function main() {
   console.log(`  ${pad('capsule run --net=none')}${fmtMs(m.none)}`);
   console.log(`  ${pad('bare systemd-nspawn (host network)')}${fmtMs(m.nspawn)}`);
   console.log(`  ${pad('bare systemd-nspawn --private-network')}${fmtMs(m.nspawnPriv)}`);
+  console.log(`  ${pad('(info) bare systemd-nspawn, SYSTEMD_SECCOMP=0')}${fmtMs(m.nspawnNoSeccomp)}  (no nspawn seccomp filter, as Capsule runs it)`);
   if (podman) console.log(`  ${pad('podman run --rm --network=none --rootfs')}${fmtMs(m.podman)}`);
   else console.log('  podman: not installed, skipped');
   console.log(`  ${pad('node -e 0 (context)')}${fmtMs(m.node)}`);
   console.log(`  capsule/nspawn (--net=host vs bare):        ${ratio.nspawn.toFixed(2)}x  target <= 2.5x: ${verdict(pass.nspawn)}`);
+  console.log(`  (info) capsule/nspawn with SYSTEMD_SECCOMP=0: ${ratio.nspawnNoSeccomp.toFixed(2)}x (nspawn compiling its own seccomp filter costs it ${fmtMs(m.nspawn - m.nspawnNoSeccomp)})`);
   if (podman) {
     console.log(`  capsule/podman (--net=host vs podman):      ${ratio.podman.toFixed(2)}x  target <= 1.0x: ${verdict(pass.podman)}`);
     console.log(`  (info) --net=none vs podman --network=none: ${ratio.nonePodman.toFixed(2)}x`);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the built-in sample image: build it, make a demo signing key, trust the key
-# for the sample's prefix, fetch (verify and store) the image, list the store.
+# for the sample's prefix, fetch (verify and store) the image, list the store, run a pod from it.
 # Everything lives under out/demo (its own --dir and config dirs); the host's /etc is untouched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,3 +36,13 @@ capsule image list
 
 step capsule image cat-manifest example.com/capsule/busybox:1.35.0
 capsule image cat-manifest example.com/capsule/busybox:1.35.0
+
+step capsule run --net=none example.com/capsule/busybox:1.35.0 --exec=/bin/sh -- -c 'echo hello from pod \$(hostname); id'
+export CAPSULE_RUNTIME_DIR="$out/run"
+capsule run --net=none example.com/capsule/busybox:1.35.0 --exec=/bin/sh -- -c 'echo hello from pod $(hostname); id'
+
+step capsule list
+capsule list
+
+step capsule gc --grace-period=0s
+capsule gc --grace-period=0s
