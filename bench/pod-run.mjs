@@ -2,7 +2,8 @@
 // Pod run latency: `capsule run --net=host IMAGE --exec=/bin/true` (image already in the store, its
 // tree rendered by a warm-up pod) against bare systemd-nspawn on the same rootfs, and against
 // `podman run --rootfs` when podman is installed. Also `--net=none`, a bare nspawn with
-// --private-network, `node -e 0`, and the split `capsule prepare` + `capsule run-prepared`.
+// --private-network, one with SYSTEMD_SECCOMP=0 (as Capsule runs nspawn), `node -e 0`, the split
+// `capsule prepare` + `capsule run-prepared`, and a timeline of `capsule run` from its pod files.
 // BENCH_POD_RUN_ROUNDS rounds (default 20), order rotated every round, medians.
 // Targets: capsule/nspawn <= 2.5x, capsule/podman <= 1.0x. Needs root and systemd-nspawn.
 //
@@ -285,7 +286,7 @@ async function main() {
     nonePodman: podman ? m.none / m.podman : null,
   };
   const pass = { nspawn: ratio.nspawn <= 2.5, podman: podman ? ratio.podman <= 1.0 : null };
-  const pad = (s) => s.padEnd(44);
+  const pad = (s) => s.padEnd(48);
   console.log(`pod run results (${rounds} rounds, order rotated every round, medians; app /bin/true in ${w.image.slice(0, 19)}…, busybox image):`);
   console.log(`  ${pad('capsule run --net=host')}${fmtMs(m.host)}`);
   console.log(`  ${pad('capsule run --net=none')}${fmtMs(m.none)}`);
@@ -295,26 +296,26 @@ async function main() {
   if (podman) console.log(`  ${pad('podman run --rm --network=none --rootfs')}${fmtMs(m.podman)}`);
   else console.log('  podman: not installed, skipped');
   console.log(`  ${pad('node -e 0 (context)')}${fmtMs(m.node)}`);
-  console.log(`  capsule/nspawn (--net=host vs bare):        ${ratio.nspawn.toFixed(2)}x  target <= 2.5x: ${verdict(pass.nspawn)}`);
-  console.log(`  (info) capsule/nspawn with SYSTEMD_SECCOMP=0: ${ratio.nspawnNoSeccomp.toFixed(2)}x (nspawn compiling its own seccomp filter costs it ${fmtMs(m.nspawn - m.nspawnNoSeccomp)})`);
+  console.log(`  ${pad('capsule/nspawn (--net=host vs bare nspawn)')}${ratio.nspawn.toFixed(2)}x  target <= 2.5x: ${verdict(pass.nspawn)}`);
+  console.log(`  ${pad('(info) capsule/nspawn with SYSTEMD_SECCOMP=0')}${ratio.nspawnNoSeccomp.toFixed(2)}x  (nspawn compiling its own seccomp filter costs it ${fmtMs(m.nspawn - m.nspawnNoSeccomp)})`);
   if (podman) {
-    console.log(`  capsule/podman (--net=host vs podman):      ${ratio.podman.toFixed(2)}x  target <= 1.0x: ${verdict(pass.podman)}`);
-    console.log(`  (info) --net=none vs podman --network=none: ${ratio.nonePodman.toFixed(2)}x`);
+    console.log(`  ${pad('capsule/podman (--net=host vs podman)')}${ratio.podman.toFixed(2)}x  target <= 1.0x: ${verdict(pass.podman)}`);
+    console.log(`  ${pad('(info) --net=none vs podman --network=none')}${ratio.nonePodman.toFixed(2)}x`);
   } else console.log('  capsule/podman: not measured (podman not installed)');
-  console.log(`  (info) --net=none vs bare nspawn --private-network: ${ratio.noneVsPrivNspawn.toFixed(2)}x; --net=none costs ${fmtMs(m.none - m.host)} over --net=host (bare nspawn: ${fmtMs(m.nspawnPriv - m.nspawn)})`);
+  console.log(`  ${pad('(info) --net=none vs nspawn --private-network')}${ratio.noneVsPrivNspawn.toFixed(2)}x  (--net=none costs ${fmtMs(m.none - m.host)} over --net=host bare nspawn: ${fmtMs(m.nspawnPriv - m.nspawn)})`);
   console.log('  breakdown of capsule run --net=host (medians of the split runs):');
   console.log(`    ${pad('capsule prepare')}${fmtMs(m.prepare)}  (Node start, store, pod files; node -e 0 is ${fmtMs(m.node)})`);
   console.log(`    ${pad('capsule run-prepared --net=host')}${fmtMs(m.runPrepared)}  (Node start, plan, hand-over, stage1, nspawn, app)`);
-  console.log(`    ${pad('  of which bare nspawn')}${fmtMs(m.nspawn)}`);
-  console.log(`    ${pad('  rest: Node + plan + hand-over + stage1')}${fmtMs(m.runPrepared - m.nspawn)}`);
+  console.log(`    ${pad('  of which nspawn (bare, SYSTEMD_SECCOMP=0)')}${fmtMs(m.nspawnNoSeccomp)}`);
+  console.log(`    ${pad('  rest: Node, plan, hand-over, stage1')}${fmtMs(m.runPrepared - m.nspawnNoSeccomp)}`);
   console.log(`    ${pad('prepare + run-prepared')}${fmtMs(m.prepare + m.runPrepared)}  vs run ${fmtMs(m.host)} (run starts Node once: saves ~${fmtMs(m.prepare + m.runPrepared - m.host)})`);
-  console.log(`    ${pad('capsule run - bare nspawn')}${fmtMs(m.host - m.nspawn)}  (Capsule's own cost per pod)`);
+  console.log(`    ${pad('capsule run - nspawn (SYSTEMD_SECCOMP=0)')}${fmtMs(m.host - m.nspawnNoSeccomp)}  (Capsule's own cost per pod)`);
   const PHASES = [
-    'start to pod-created: sh wrapper, Node start-up, CLI, store, image',
+    'start to pod-created: wrapper, Node start-up, CLI, store, image',
     'to stage1/plan written: pod dir, pod files, plans',
     'to ppid: Node exit, hand-over, stage1 mounts+cgroups',
-    'to app exec\'d (.started): nspawn, init, isolation',
-    'to app status: the app (/bin/true)',
+    'to app exec\'d (status/APP.started): nspawn, init, isolation',
+    'to status/APP: the app (/bin/true)',
     'to capsule run\'s end: init, nspawn, stage1 exit',
   ];
   const phaseMs = PHASES.map((_, i) => median(phases.map((p) => p[i])));

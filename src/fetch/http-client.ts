@@ -1,11 +1,12 @@
 import { createRequire } from 'node:module';
+import type * as Undici from 'undici';
 import type { Agent, Dispatcher } from 'undici';
 import { CapsuleError } from '../errors/capsule-error.js';
 
 /** undici is loaded on first use: starting a pod from the store must not pay for it. */
-let undiciModule: typeof import('undici') | undefined;
-function undici(): typeof import('undici') {
-  undiciModule ??= createRequire(import.meta.url)('undici') as typeof import('undici');
+let undiciModule: typeof Undici | undefined;
+function undici(): typeof Undici {
+  undiciModule ??= createRequire(import.meta.url)('undici') as typeof Undici;
   return undiciModule;
 }
 

@@ -51,7 +51,7 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
       readFile: (p: string) => fs.readFileSync(p, 'utf8'),
       readImageFile: (img: PodImage, rel: string) => readImageFile(img.rootfs, rel),
       statImageFile: (img: PodImage, rel: string) => statImageFile(img.rootfs, rel),
-      warn: o.hooks.warn,
+      warn: (m: string) => o.hooks.warn(m),
     };
     const resolved = pm ? resolvePodManifest(pm, spec, images, resolveOptions) : resolvePod(spec, images, resolveOptions);
     const flavour = spec.pod.stage1 ?? 'nspawn';

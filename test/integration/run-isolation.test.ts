@@ -3,7 +3,7 @@ import { errorLines } from '../helpers/cli.js';
 import { makePodWorld, podSkipReason, probeFacts, type PodWorld } from '../helpers/pods.js';
 
 const skip = podSkipReason();
-if (skip) console.log(`skipping run-isolation tests: ${skip}`);
+if (skip) process.stderr.write(`skipping run-isolation tests: ${skip}\n`);
 
 /** rkt's default bounding set of 14 capabilities, as /proc/self/status prints it. */
 const DEFAULT_CAPBND = '00000000a80425fb';

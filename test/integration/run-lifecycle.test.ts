@@ -5,7 +5,7 @@ import { errorLines } from '../helpers/cli.js';
 import { leftovers, makePodWorld, podSkipReason, probeFacts, waitFor, type PodWorld } from '../helpers/pods.js';
 
 const skip = podSkipReason();
-if (skip) console.log(`skipping run-lifecycle tests: ${skip}`);
+if (skip) process.stderr.write(`skipping run-lifecycle tests: ${skip}\n`);
 
 const stateOf = async (w: PodWorld, uuid: string): Promise<string> => /^state=(.*)$/m.exec((await w.run(['status', uuid])).stdout)?.[1] ?? '?';
 const alive = (pid: number): boolean => {

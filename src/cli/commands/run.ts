@@ -60,11 +60,11 @@ export function fetchHooks(ctx: Ctx, io: Io) {
   };
 }
 
-function inheritedLock(): { fd: number; pendingPath: string } | undefined {
+function inheritedLock(): { fd: number; pendingPath: string; held: boolean } | undefined {
   const fd = process.env.CAPSULE_LOCK_FD;
   const pendingPath = process.env.CAPSULE_LOCK_PENDING;
   if (!fd || !pendingPath) return undefined;
-  return { fd: Number(fd), pendingPath };
+  return { fd: Number(fd), pendingPath, held: process.env.CAPSULE_LOCK_HELD === '1' };
 }
 
 export function registerRun(program: Command, io: Io): void {

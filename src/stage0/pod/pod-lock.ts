@@ -43,10 +43,11 @@ export async function lockPod(runtimeDir: string, uuid: string, mode: LockMode, 
  * `pendingPath`); the caller then moves that file to the pod's lock path. Releasing drops the lock
  * of the shared file description (the wrapper holds a copy of the descriptor).
  */
-export async function lockInherited(fd: number, pendingPath: string): Promise<PodLock> {
+export async function lockInherited(fd: number, pendingPath: string, alreadyHeld = false): Promise<PodLock> {
   let ok: boolean;
   try {
-    ok = await lockFd(fd, 'exclusive', false);
+    // The wrapper usually locked it already: a fork from sh is cheaper than a spawn from Node.
+    ok = alreadyHeld || (await lockFd(fd, 'exclusive', false));
   } catch (e) {
     throw new CapsuleError('pod-lock', `locking the inherited pod lock descriptor ${fd}`, { cause: e });
   }

@@ -12,6 +12,8 @@ export { newPodUuid } from './pod-uuid.js';
 export interface InheritedLock {
   fd: number;
   pendingPath: string;
+  /** The wrapper already took the exclusive lock on it (`flock -n 3`, CAPSULE_LOCK_HELD=1). */
+  held?: boolean;
 }
 
 /** A transition asked from the wrong state, or without the lock: a bug in the caller, not a user error. */
@@ -185,7 +187,7 @@ export async function createPod(o: { dataDir: string; runtimeDir: string; inheri
   try {
     fs.writeFileSync(path.join(embryo, POD_FILES.created), '', { flag: 'wx', mode: 0o644 });
     if (o.inheritedLock) {
-      lock = installInherited(o.runtimeDir, uuid, await lockInherited(o.inheritedLock.fd, o.inheritedLock.pendingPath));
+      lock = installInherited(o.runtimeDir, uuid, await lockInherited(o.inheritedLock.fd, o.inheritedLock.pendingPath, o.inheritedLock.held === true));
     } else {
       lock = await lockPod(o.runtimeDir, uuid, 'exclusive', false);
       if (lock === null) throw new PodTransitionBug(`pod ${uuid}: the lock of a brand-new pod is held by someone else`);
@@ -227,7 +229,7 @@ export async function openPreparedForRun(o: { dataDir: string; runtimeDir: strin
   const pod = await findPod(o.dataDir, o.runtimeDir, o.uuidArg);
   const notPrepared = (): CapsuleError => new CapsuleError('pod-not-prepared', `pod "${pod.uuid}" is not prepared`);
   if (pod.state !== 'prepared') throw notPrepared();
-  const inherited = o.inheritedLock ? await lockInherited(o.inheritedLock.fd, o.inheritedLock.pendingPath) : null;
+  const inherited = o.inheritedLock ? await lockInherited(o.inheritedLock.fd, o.inheritedLock.pendingPath, o.inheritedLock.held === true) : null;
   const old = await lockPod(o.runtimeDir, pod.uuid, 'exclusive', false);
   if (old === null) {
     inherited?.release();

@@ -53,7 +53,7 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 export const NOTIFY_ANNOTATION = 'appc.io/executor/supports-systemd-notify';
 
 /** The `capsule` wrapper's own handover variables never reach an app through --inherit-env. */
-const WRAPPER_VARS = new Set(['CAPSULE_HANDOVER', 'CAPSULE_LOCK_FD', 'CAPSULE_LOCK_PENDING']);
+const WRAPPER_VARS = new Set(['CAPSULE_HANDOVER', 'CAPSULE_LOCK_FD', 'CAPSULE_LOCK_PENDING', 'CAPSULE_LOCK_HELD']);
 
 const MEMORY = 'resource/memory';
 const CPU = 'resource/cpu';
