@@ -141,12 +141,17 @@ async function main() {
   const MB = (k) => `${(k / 1024).toFixed(2)} MB`;
   const pass = { node: counts.node === 0, capsule: m.capsule / 1024 <= TARGET_CAPSULE_MB };
   console.log(`pod resident cost (pod running /bin/sleep ${SLEEP_S}; VmRSS of the process tree of \`capsule run\`, median of ${samples} samples):`);
-  for (const p of last) console.log(`  pid ${String(p.pid).padStart(7)}  ${p.kind.padEnd(7)}  ${MB(p.rssKb).padStart(9)}  (Pss ${MB(p.pssKb)})  ${p.exe || '?'}  ${p.cmd.length > 110 ? `${p.cmd.slice(0, 107)}...` : p.cmd}`);
-  console.log(`  Node processes:            ${counts.node}  ${MB(m.node)}  target: none: ${verdict(pass.node)}`);
-  console.log(`  Capsule's own (${counts.capsule} procs):    ${MB(m.capsule)}  (Pss ${MB(pss.capsule)})  target <= ${TARGET_CAPSULE_MB} MB: ${verdict(pass.capsule)}`);
-  console.log(`  systemd-nspawn (${counts.nspawn} procs):   ${MB(m.nspawn)}  (Pss ${MB(pss.nspawn)})  (host's binary, informational)`);
-  console.log(`  the app (${counts.app} procs):          ${MB(m.app)}  (Pss ${MB(pss.app)})`);
-  console.log(`  all:                       ${MB(m.total)}  (Pss ${MB(pss.total)})`);
+  for (const p of last) {
+    const exe = p.exe && !p.cmd.startsWith(p.exe) ? `[${p.exe}] ` : '';
+    const line = `${exe}${p.cmd}`;
+    console.log(`  pid ${String(p.pid).padStart(7)}  ${p.kind.padEnd(7)}  ${MB(p.rssKb).padStart(9)}  (Pss ${MB(p.pssKb)})  ${line.length > 120 ? `${line.slice(0, 117)}...` : line}`);
+  }
+  const pad = (s) => s.padEnd(30);
+  console.log(`  ${pad(`Node processes (${counts.node})`)}${MB(m.node).padStart(9)}  target: none: ${verdict(pass.node)}`);
+  console.log(`  ${pad(`Capsule's own (${counts.capsule} processes)`)}${MB(m.capsule).padStart(9)}  (Pss ${MB(pss.capsule)})  target <= ${TARGET_CAPSULE_MB} MB: ${verdict(pass.capsule)}`);
+  console.log(`  ${pad(`systemd-nspawn (${counts.nspawn})`)}${MB(m.nspawn).padStart(9)}  (Pss ${MB(pss.nspawn)})  the host's binary, informational`);
+  console.log(`  ${pad(`the app (${counts.app})`)}${MB(m.app).padStart(9)}  (Pss ${MB(pss.app)})`);
+  console.log(`  ${pad('all')}${MB(m.total).padStart(9)}  (Pss ${MB(pss.total)})`);
   console.log(`  (info) capsule run to "running" with the app started: ${fmtMs(runningMs)}; capsule stop to the end of capsule run: ${fmtMs(stopMs)} (exit ${end.code ?? end.sig})`);
   console.log(`  1-min load average: ${loadavg()}`);
   console.log(`  after stop and gc: ${w.allPods().length} pods, ${left.length === 0 ? 'no cgroups, mounts or processes left' : `LEFT: ${left.join('; ')}`}`);

@@ -103,10 +103,21 @@ export function makePodWorld(label) {
   const remember = () => {
     for (const p of allPods()) uuids.add(p.uuid);
   };
-  /** gc of every pod (exited ones, aborted and prepared ones), no grace period. */
+  /**
+   * gc of every pod (none is running when this is called), no grace period. Run again while pods
+   * are left: `gc --grace-period=0s` sometimes keeps a pod it has just marked ("still within grace
+   * period (0s)": the mark time has fractions of a millisecond, Date.now() does not).
+   */
   const gc = () => {
     remember();
-    return cap(['gc', '--grace-period=0s', '--expire-prepared=0s'], { allowFail: true });
+    let r;
+    for (let i = 0; i < 5; i++) {
+      r = cap(['gc', '--grace-period=0s', '--expire-prepared=0s'], { allowFail: true });
+      if (r.status !== 0) console.error(`bench: capsule gc exited ${r.status}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      if (allPods().length === 0) break;
+      sleepMs(5);
+    }
+    return r;
   };
   /** Cgroups, mounts and processes of this world still there. */
   const leftovers = () => {
@@ -134,10 +145,7 @@ export function makePodWorld(label) {
         /* already gone */
       }
     }
-    for (let i = 0; i < 3 && allPods().length > 0; i++) {
-      gc();
-      if (allPods().length > 0) sleepMs(500);
-    }
+    if (allPods().length > 0) gc();
     const left = leftovers();
     const pods = allPods();
     if (pods.length > 0) console.error(`bench: ${pods.length} pod(s) not collected: ${pods.map((p) => `${p.state}/${p.uuid}`).slice(0, 5).join(', ')}`);

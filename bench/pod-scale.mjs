@@ -13,6 +13,8 @@ import { envInt, fmtMs, median, rmrf, run, verdict } from './lib.mjs';
 import { cgroupsNamed, loadavg, makePodWorld, podSkipReason, printSkip } from './pod-run.mjs';
 
 const SIZES = [100, 500, 1000];
+/** Lets a pending SIGINT/SIGTERM run its handler (cleanup) between synchronous steps. */
+const tick = () => new Promise((resolve) => setImmediate(resolve));
 const GC_PODS = 100;
 const TARGET_LIST_MS = 500;
 
@@ -35,9 +37,10 @@ async function main() {
 
   let cloneMs = 0;
   /** Adds `n` clones of the template to pods/run/. */
-  const clone = (n) => {
+  const clone = async (n) => {
     const t0 = Date.now();
     for (let i = 0; i < n; i++) {
+      if (i % 50 === 49) await tick();
       const u = randomUUID();
       const d = path.join(runDir, u);
       run('cp', ['-a', template, d]);
@@ -51,9 +54,10 @@ async function main() {
     cloneMs += Date.now() - t0;
   };
   const count = () => w.podsIn('run').length;
-  const timedReps = (args, check) => {
+  const timedReps = async (args, check) => {
     const xs = [];
     for (let i = 0; i < reps; i++) {
+      await tick();
       const r = w.cap(args, { timeoutMs: 60_000 });
       check?.(r);
       xs.push(r.ms);
@@ -63,15 +67,15 @@ async function main() {
   const node = median(Array.from({ length: reps }, () => run(process.execPath, ['-e', '0']).ms)); // for context
 
   /** list and status at the current size. */
-  const measure = (n) => {
+  const measure = async (n) => {
     const pods = w.podsIn('run').sort();
     const probe = pods[pods.length >> 1];
-    const list = timedReps(['list', '--no-legend'], (r) => {
+    const list = await timedReps(['list', '--no-legend'], (r) => {
       const lines = r.stdout.trim().split('\n').filter(Boolean).length;
       if (lines !== n) throw new Error(`capsule list printed ${lines} lines, expected ${n}`);
       if (!r.stdout.includes('exited')) throw new Error(`capsule list shows no exited pod: ${r.stdout.slice(0, 300)}`);
     });
-    const status = timedReps(['status', probe], (r) => {
+    const status = await timedReps(['status', probe], (r) => {
       if (!r.stdout.includes('state=exited')) throw new Error(`capsule status ${probe}: ${r.stdout}`);
     });
     return { n, listMs: list, statusMs: status };
@@ -79,9 +83,10 @@ async function main() {
 
   const results = [];
   // 100: the real pod and 99 clones; then the gc of those 100.
-  clone(SIZES[0] - 1);
+  await clone(SIZES[0] - 1);
   if (count() !== SIZES[0]) throw new Error(`${count()} pods, expected ${SIZES[0]}`);
-  results.push(measure(SIZES[0]));
+  results.push(await measure(SIZES[0]));
+  await tick();
 
   const mark = w.cap(['gc', '--mark-only'], { timeoutMs: 120_000 });
   const marked = w.podsIn('exited-garbage').length;
@@ -93,10 +98,11 @@ async function main() {
   const realCgroupsAfterGc = cgroupsNamed(real);
 
   // 500 and 1,000: clones only (the real pod was collected above, cgroups and all).
-  clone(SIZES[1]);
-  results.push(measure(SIZES[1]));
-  clone(SIZES[2] - SIZES[1]);
-  results.push(measure(SIZES[2]));
+  await clone(SIZES[1]);
+  results.push(await measure(SIZES[1]));
+  await clone(SIZES[2] - SIZES[1]);
+  results.push(await measure(SIZES[2]));
+  await tick();
   // Collect the 1,000 too (timed for information).
   const mark1k = w.cap(['gc', '--mark-only'], { timeoutMs: 300_000 });
   const sweep1k = w.cap(['gc', '--grace-period=0s'], { timeoutMs: 300_000 });

@@ -55,6 +55,16 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
     };
     const resolved = pm ? resolvePodManifest(pm, spec, images, resolveOptions) : resolvePod(spec, images, resolveOptions);
     const flavour = spec.pod.stage1 ?? 'nspawn';
+    const run: RunOptions = {
+      uuid: '',
+      ...(g.debug ? { debug: true } : {}),
+      ...(spec.pod.net !== undefined ? { net: spec.pod.net } : {}),
+      ...(spec.pod.interactive ? { interactive: true } : {}),
+      ...(spec.pod.hostname !== undefined ? { hostname: spec.pod.hostname } : {}),
+      ...(spec.pod.ipc !== undefined ? { ipc: spec.pod.ipc } : {}),
+    };
+    if (o.kind === 'run') o.stage1For(flavour).check(run, resolved.apps.length);
+    else if (flavour === 'fly') o.stage1For(flavour).check({ uuid: '' }, resolved.apps.length);
     const pod = await createPod({ dataDir: g.dir, runtimeDir: o.runtimeDir, ...(o.inheritedLock ? { inheritedLock: o.inheritedLock } : {}) });
     if (spec.pod.uuidFileSave) fs.writeFileSync(path.resolve(spec.pod.uuidFileSave), `${pod.uuid}\n`);
     const runtime: PodRuntime = {
@@ -73,15 +83,7 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
       return { uuid: pod.uuid };
     }
     pod.toRun();
-    const run: RunOptions = {
-      uuid: pod.uuid,
-      ...(g.debug ? { debug: true } : {}),
-      ...(spec.pod.net !== undefined ? { net: spec.pod.net } : {}),
-      ...(spec.pod.interactive ? { interactive: true } : {}),
-      ...(spec.pod.hostname !== undefined ? { hostname: spec.pod.hostname } : {}),
-      ...(spec.pod.ipc !== undefined ? { ipc: spec.pod.ipc } : {}),
-    };
-    const h = await o.stage1For(flavour).run(o.stage1Env(g, pod.dir, o.env), runtime, run);
+    const h = await o.stage1For(flavour).run(o.stage1Env(g, pod.dir, o.env), runtime, { ...run, uuid: pod.uuid });
     writeHandover(h, o.env);
     return { uuid: pod.uuid };
   } finally {
@@ -112,9 +114,15 @@ export interface RunPreparedOptions extends Flavours {
 /** `run-prepared`: takes the prepared pod (one winner when racing), moves it to run/, hands over. */
 export async function runPrepared(o: RunPreparedOptions): Promise<void> {
   if (!o.inheritedLock) throw new CapsuleError('handover', 'run-prepared must be started through bin/capsule (no pod lock descriptor was passed)');
-  const pod = await openPreparedForRun({ dataDir: o.globals.dir, runtimeDir: o.runtimeDir, uuidArg: o.uuidArg, inheritedLock: o.inheritedLock });
+  // Checked while the pod is still prepared, so a refused run leaves it prepared.
+  const found = await findPod(o.globals.dir, o.runtimeDir, o.uuidArg);
+  if (found.state === 'prepared') {
+    const r = checkedRuntime(found.dir);
+    if (o.opts.interactive && r.apps.length > 1) throw new UsageError('interactive option only supports pods with one app');
+    o.stage1For(r.flavour).check({ uuid: found.uuid, ...o.opts }, r.apps.length);
+  }
+  const pod = await openPreparedForRun({ dataDir: o.globals.dir, runtimeDir: o.runtimeDir, uuidArg: found.uuid, inheritedLock: o.inheritedLock });
   const runtime = checkedRuntime(pod.dir);
-  if (o.opts.interactive && runtime.apps.length > 1) throw new UsageError('interactive option only supports pods with one app');
   const h = await o.stage1For(runtime.flavour).run(o.stage1Env(o.globals, pod.dir, o.env), runtime, { uuid: pod.uuid, ...o.opts });
   writeHandover(h, o.env);
 }

@@ -8,9 +8,15 @@ import { POD_FILES, type Handover, type PodRuntime, type Stage1Env } from '../co
  * cgroups, capabilities or seccomp: the app runs with the caller's privileges, as the process
  * the caller started.
  */
+export function checkFly(appCount: number, net?: string): void {
+  if (appCount !== 1) throw new CapsuleError('stage1', `the fly flavour runs exactly one app, this pod has ${appCount}`);
+  if (net !== undefined && net !== 'host') throw new CapsuleError('stage1', `the fly flavour uses the host's network; --net=${net} is not possible`);
+}
+
 export function planFly(e: Stage1Env, pod: PodRuntime): { plan: PlanEntries; handover: Handover; root: string } {
-  const [app, ...more] = pod.apps;
-  if (!app || more.length > 0) throw new CapsuleError('stage1', `the fly flavour runs exactly one app, this pod has ${pod.apps.length}`);
+  checkFly(pod.apps.length);
+  const [app] = pod.apps;
+  if (!app) throw new CapsuleError('stage1', 'the pod has no app');
   const root = path.join(e.podDir, POD_FILES.stage1Root);
   const plan: PlanEntries = [];
   if (pod.overlay) {

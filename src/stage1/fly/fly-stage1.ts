@@ -4,11 +4,15 @@ import { CapsuleError } from '../../errors/capsule-error.js';
 import { encodePlan } from '../common/plan-file.js';
 import { readPidFile, signal } from '../common/pod-process.js';
 import { POD_FILES, STAGE1_INTERFACE_VERSION, type Stage1 } from '../contract.js';
-import { planFly } from './fly-plan.js';
+import { checkFly, planFly } from './fly-plan.js';
 
 export const flyStage1: Stage1 = {
   flavour: 'fly',
   interfaceVersion: STAGE1_INTERFACE_VERSION,
+
+  check(o, appCount) {
+    checkFly(appCount, o.net);
+  },
 
   run(e, pod) {
     const { plan, root, handover } = planFly(e, pod);

@@ -38,6 +38,12 @@ function overlaySafe(p: string): string {
   return p;
 }
 
+/** Until CNI networking lands: the host's network, or a private one with loopback only. */
+export function checkNet(o: Pick<RunOptions, 'net'>): void {
+  const net = o.net ?? 'none';
+  if (net !== 'none' && net !== 'host') throw new CapsuleError('stage1', `network ${JSON.stringify(net)} is not available yet`, { hint: 'use --net=host or --net=none' });
+}
+
 export function hostnameFor(o: RunOptions): string {
   return o.hostname ?? `capsule-${o.uuid}`;
 }
@@ -75,9 +81,8 @@ export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: N
   args.push(`--directory=${root}`, `--hostname=${hostnameFor(o)}`, '--resolv-conf=off', '--timezone=off', '--link-journal=no', '--kill-signal=SIGTERM');
   args.push(o.interactive ? '--console=interactive' : '--console=pipe');
   if (e.env.NOTIFY_SOCKET) args.push('--notify-ready=yes');
-  const net = o.net ?? 'none';
-  if (net === 'none') args.push('--private-network');
-  else if (net !== 'host') throw new CapsuleError('stage1', `network ${JSON.stringify(net)} is not available yet`, { hint: 'use --net=host or --net=none' });
+  checkNet(o);
+  if ((o.net ?? 'none') === 'none') args.push('--private-network');
   const caps = new Set<string>();
   let allCaps = false;
   for (const a of pod.apps) {

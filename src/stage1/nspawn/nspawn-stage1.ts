@@ -6,7 +6,7 @@ import { writeEtcFiles } from '../common/etc-files.js';
 import { encodePlan } from '../common/plan-file.js';
 import { podInitPid, readPidFile, signal } from '../common/pod-process.js';
 import { POD_FILES, STAGE1_INTERFACE_VERSION, type PodRuntime, type Stage1, type Stage1Env } from '../contract.js';
-import { hostnameFor, planNspawn } from './nspawn-plan.js';
+import { checkNet, hostnameFor, planNspawn } from './nspawn-plan.js';
 
 const CGROUPS_FILE = 'stage1/cgroups.json';
 
@@ -20,6 +20,10 @@ function appRootsForEtc(e: Stage1Env, pod: PodRuntime, app: PodRuntime['apps'][n
 export const nspawnStage1: Stage1 = {
   flavour: 'nspawn',
   interfaceVersion: STAGE1_INTERFACE_VERSION,
+
+  check(o) {
+    checkNet(o);
+  },
 
   run(e, pod, o) {
     const host = { cgroups: detectCgroupHost(e.cgroupRoot), systemd: fs.existsSync('/run/systemd/system') };
