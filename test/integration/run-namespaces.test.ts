@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorLines } from '../helpers/cli.js';
+import { CAPSULE, errorLines } from '../helpers/cli.js';
 import { makePodWorld, podSkipReason, type PodWorld } from '../helpers/pods.js';
 
 const skip = podSkipReason();
@@ -76,5 +77,20 @@ describe.skipIf(skip !== null)('pod namespaces, networks and the fly flavour', (
     const r = await w.run(['run', '--stage1=fly', w.busybox, '--name=a', '---', w.busybox, '--name=b']);
     expect(r.code).toBe(254);
     expect(errorLines(r)).toEqual([expect.stringMatching(/fly flavour runs exactly one app, this pod has 2/)]);
+  });
+
+  it('--interactive gives the app the terminal: it reads what is typed and its code passes through', () => {
+    const q = (x: string): string => `'${x.replace(/'/g, `'\\''`)}'`;
+    const cmd = [CAPSULE, ...w.flags, 'run', '--interactive', w.busybox, '--exec=/bin/sh'].map(q).join(' ');
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { input: 'tty; echo from-$((40+2)); exit 4\n', encoding: 'utf8', env: { ...process.env, CAPSULE_RUNTIME_DIR: w.runtimeDir }, timeout: 30_000 });
+    expect(r.status).toBe(4);
+    expect(r.stdout).toMatch(/^\/dev\/pts\/\d+\r?$/m);
+    expect(r.stdout).toMatch(/^from-42\r?$/m);
+  });
+
+  it('--interactive needs exactly one app', async () => {
+    const r = await w.run(['run', '--interactive', w.busybox, '--name=a', '---', w.busybox, '--name=b']);
+    expect(r.code).toBe(254);
+    expect(errorLines(r)).toEqual(['run: interactive option only supports one image']);
   });
 });
