@@ -181,7 +181,7 @@ async function main() {
   const w = makePodWorld('pod-run');
   const { image, cap } = w;
 
-  // Warm-up pod: renders the image's tree, warms page cache and binaries.
+  // Warm-up pod: the store's first pod (the image's tree in use, page cache and binaries warm).
   const warm = cap(['run', '--net=host', image, '--exec=/bin/true']);
   w.gc();
 
@@ -209,7 +209,30 @@ async function main() {
       }
     }
   });
-  const bare = (extra) => ['-m', 'sh', '-c', `mount -t tmpfs tmpfs /run/systemd/nspawn && exec ${NSPAWN} --register=no --keep-unit -q ${extra} -D "$1" /bin/true`, 'sh', rootfs];
+  // nspawn --keep-unit makes payload/ and supervisor/ cgroups where it runs (here: under the
+  // systemd and unified hierarchies' current cgroup, which may be the root) and leaves them: run it
+  // in cgroups of our own, removed at cleanup. Capsule's stage1 joins its pod's cgroups the same way.
+  const cgRoots = fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? ['/sys/fs/cgroup'] : ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified'].filter((d) => fs.existsSync(path.join(d, 'cgroup.procs')));
+  const cgs = cgRoots.map((r) => path.join(r, `bench-nspawn-${process.pid}`));
+  for (const c of cgs) fs.mkdirSync(c);
+  onCleanup(() => {
+    for (const c of cgs) {
+      for (const sub of ['payload', 'supervisor']) {
+        try {
+          fs.rmdirSync(path.join(c, sub));
+        } catch {
+          /* not made */
+        }
+      }
+      try {
+        fs.rmdirSync(c);
+      } catch (e) {
+        console.error(`bench: could not remove cgroup ${c}: ${e.message}`);
+      }
+    }
+  });
+  const join = cgs.map((c) => `echo $$ > ${c}/cgroup.procs && `).join('');
+  const bare = (extra) => ['-m', 'sh', '-c', `${join}mount -t tmpfs tmpfs /run/systemd/nspawn && exec ${NSPAWN} --register=no --keep-unit -q ${extra} -D "$1" /bin/true`, 'sh', rootfs];
 
   const podman = spawnSync('sh', ['-c', 'command -v podman'], { encoding: 'utf8' }).stdout.trim();
   const podmanArgs = () => {

@@ -122,3 +122,114 @@ export async function waitFor(what: string, cond: () => boolean | Promise<boolea
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+// ---- running pods, seen from the host (enter/notify/privilege tests) ----
+
+export type RunChild = ReturnType<PodWorld['spawnRun']>;
+
+/** A pod started in the background with `capsule run`, every app started. */
+export interface RunningPod {
+  uuid: string;
+  child: RunChild;
+  /** PID (host view) of the pod's init, the only child of nspawn. */
+  initPid: number;
+}
+
+/**
+ * `capsule run --uuid-file-save F ARGS…` in the background; resolves once `status --wait-ready`
+ * says every app has started. Throws (after stopping what it started) when the pod does not get there.
+ */
+export async function startPod(w: PodWorld, args: string[], env?: Record<string, string>): Promise<RunningPod> {
+  const uuidFile = path.join(w.base, `uuid-${process.hrtime.bigint()}`);
+  const child = w.spawnRun(['run', '--uuid-file-save', uuidFile, ...args], env);
+  let ended = false;
+  void child.exited.then(() => (ended = true));
+  const uuidOf = (): string => (fs.existsSync(uuidFile) ? fs.readFileSync(uuidFile, 'utf8').trim() : '');
+  try {
+    await waitFor('the pod UUID', () => ended || uuidOf() !== '');
+    if (ended) throw new Error(`capsule run ended early (${await child.exited}): ${child.err()}`);
+    const uuid = uuidOf();
+    const s = await w.run(['status', '--wait-ready=20s', uuid]);
+    const initPid = Number(/^pid=(\d+)$/m.exec(s.stdout)?.[1] ?? 0);
+    if (!/^state=running$/m.test(s.stdout) || initPid <= 0) throw new Error(`pod ${uuid} not ready: ${s.stdout}${s.stderr}${child.err()}`);
+    return { uuid, child, initPid };
+  } catch (e) {
+    child.kill('SIGTERM');
+    await child.exited;
+    throw e;
+  }
+}
+
+/** Children of a process (all its threads'), host PIDs. */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[] = [];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    try {
+      out.push(...fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number));
+    } catch {
+      /* the task ended */
+    }
+  }
+  return out;
+}
+
+/** `Key:\tvalue` lines of /proc/PID/status (or of a `cat /proc/self/status` output). */
+export function parseProcStatus(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z_]+):\s*(.*?)\s*$/.exec(line);
+    if (m) out[m[1] as string] = (m[2] as string).replace(/\s+/g, ' ');
+  }
+  return out;
+}
+
+export function procStatus(pid: number): Record<string, string> {
+  return parseProcStatus(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+}
+
+/** A process's environment, from /proc/PID/environ (or a `cat /proc/self/environ` output). */
+export function parseEnviron(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of text.split('\0')) {
+    const i = e.indexOf('=');
+    if (i > 0) out[e.slice(0, i)] = e.slice(i + 1);
+  }
+  return out;
+}
+
+/** The app processes of a running pod (children of its init), by app name (their AC_APP_NAME). */
+export function appPids(pod: RunningPod): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const pid of childPids(pod.initPid)) {
+    try {
+      const name = parseEnviron(fs.readFileSync(`/proc/${pid}/environ`, 'utf8')).AC_APP_NAME;
+      if (name) out[name] = pid;
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/**
+ * Ends a pod started by startPod the way an admin would: `stop`, wait for `capsule run` to exit,
+ * `gc --grace-period=0s`. Returns what each step said and what the pod left behind.
+ */
+export async function stopAndCollect(w: PodWorld, pod: RunningPod): Promise<{ stop: RunResult; runExit: number | null; gc: RunResult; left: string[]; onDisk: boolean }> {
+  const stop = await w.run(['stop', pod.uuid]);
+  let timer: NodeJS.Timeout | undefined;
+  const runExit = await Promise.race([pod.child.exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), 30_000)))]);
+  clearTimeout(timer);
+  if (runExit === null) {
+    pod.child.kill('SIGKILL');
+    await pod.child.exited;
+  }
+  const gc = await w.run(['gc', '--grace-period=0s']);
+  return { stop, runExit, gc, left: leftovers([pod.uuid]), onDisk: w.pods().some((p) => path.basename(p) === pod.uuid) };
+}

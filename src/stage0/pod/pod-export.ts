@@ -1,9 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { END_OF_ARCHIVE, encodeHeader, padding, type TarHeaderFields } from '../../aci/tar-writer.js';
+import { writeAci } from '../../aci/build.js';
 import { CapsuleError, UsageError } from '../../errors/capsule-error.js';
 import { POD_FILES, type AppRuntime } from '../../stage1/contract.js';
 import type { Pod } from './pod.js';
@@ -50,12 +48,12 @@ export async function exportPod(pod: Pod, o: ExportOptions): Promise<void> {
       if (!fs.existsSync(lower)) throw new CapsuleError('pod-export', `the tree ${rt.image.treeId} of app ${app.name} is no longer in the store`);
       const upper = path.join(pod.dir, POD_FILES.appUpper(app.name));
       const hasUpper = fs.existsSync(upper) && fs.readdirSync(upper).length > 0;
-      if (hasUpper) await withOverlay(pod, rt, upper, lower, (root) => writeAci(root, manifest, o.out));
-      else await writeAci(lower, manifest, o.out);
+      if (hasUpper) await withOverlay(pod, rt, upper, lower, (root) => writePodAci(root, manifest, o.out));
+      else await writePodAci(lower, manifest, o.out);
     } else {
       const root = path.join(pod.dir, POD_FILES.appRootfs(app.name));
       if (!fs.existsSync(root)) throw new CapsuleError('pod-export', `app ${app.name} has no rootfs (${root})`);
-      await writeAci(root, manifest, o.out);
+      await writePodAci(root, manifest, o.out);
     }
   } finally {
     lock.release();
@@ -140,95 +138,7 @@ async function withOverlay<T>(pod: Pod, app: AppRuntime, upper: string, lower: s
   }
 }
 
-interface Item {
-  rel: string;
-  st: fs.Stats;
-}
-
-/** Sorted depth-first walk with lstat, never following links (nor leaving the tree). */
-function walk(root: string): Item[] {
-  const out: Item[] = [];
-  const visit = (rel: string): void => {
-    for (const n of fs.readdirSync(rel === '' ? root : path.join(root, rel)).sort()) {
-      const r = rel === '' ? n : `${rel}/${n}`;
-      const st = fs.lstatSync(path.join(root, r));
-      out.push({ rel: r, st });
-      if (st.isDirectory()) visit(r);
-    }
-  };
-  visit('');
-  return out;
-}
-
-/** A Linux st_rdev split into major and minor (the glibc encoding). */
-function devNumbers(rdev: number): { devmaj: number; devmin: number } {
-  return { devmaj: (rdev >>> 8) & 0xfff, devmin: (rdev & 0xff) | ((rdev >>> 12) & 0xfff00) };
-}
-
-/** Writes `rootfs/…` from `root` plus `manifest` as an uncompressed ACI, atomically. */
-async function writeAci(root: string, manifest: string, out: string): Promise<void> {
-  const rootSt = fs.lstatSync(root);
-  const items = walk(root);
-  const inodes = new Map<string, string>();
-  const meta = (st: fs.Stats): Pick<TarHeaderFields, 'mode' | 'uid' | 'gid' | 'mtime'> => ({ mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: new Date(Math.floor(st.mtimeMs / 1000) * 1000) });
-
-  // eslint-disable-next-line @typescript-eslint/require-await -- an async generator so Readable.from streams it with backpressure
-  async function* tar(): AsyncGenerator<Buffer> {
-    yield encodeHeader({ path: 'rootfs/', type: 'Directory', ...meta(rootSt) });
-    for (const { rel, st } of items) {
-      const name = `rootfs/${rel}`;
-      const file = path.join(root, rel);
-      if (st.isDirectory()) {
-        yield encodeHeader({ path: `${name}/`, type: 'Directory', ...meta(st) });
-      } else if (st.isSymbolicLink()) {
-        yield encodeHeader({ path: name, type: 'SymbolicLink', ...meta(st), mode: 0o777, linkpath: fs.readlinkSync(file) });
-      } else if (st.isFile()) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = st.nlink > 1 ? inodes.get(key) : undefined;
-        if (first !== undefined) {
-          yield encodeHeader({ path: name, type: 'Link', ...meta(st), linkpath: first });
-          continue;
-        }
-        if (st.nlink > 1) inodes.set(key, name);
-        yield encodeHeader({ path: name, type: 'File', ...meta(st), size: st.size });
-        const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-        try {
-          let left = st.size;
-          while (left > 0) {
-            const buf = Buffer.allocUnsafe(Math.min(left, 1024 * 1024));
-            const n = fs.readSync(fd, buf, 0, buf.length, null);
-            if (n === 0) throw new CapsuleError('pod-export', `${name} shrank while it was being read`);
-            left -= n;
-            yield buf.subarray(0, n);
-          }
-        } finally {
-          fs.closeSync(fd);
-        }
-        yield padding(st.size);
-      } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-        yield encodeHeader({ path: name, type: st.isCharacterDevice() ? 'CharacterDevice' : 'BlockDevice', ...meta(st), ...devNumbers(st.rdev) });
-      } else if (st.isFIFO()) {
-        yield encodeHeader({ path: name, type: 'FIFO', ...meta(st) });
-      }
-      // Sockets cannot be archived; like tar, leave them out.
-    }
-    const m = Buffer.from(manifest);
-    yield encodeHeader({ path: 'manifest', type: 'File', mode: 0o644, size: m.length, mtime: new Date(Math.floor(Date.now() / 1000) * 1000) });
-    yield m;
-    yield padding(m.length);
-    yield END_OF_ARCHIVE;
-  }
-
-  const abs = path.resolve(out);
-  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}.tmp`);
-  try {
-    await pipeline(Readable.from(tar()), fs.createWriteStream(tmp, { mode: 0o644 }));
-    const h = await fs.promises.open(tmp, 'r+');
-    await h.sync();
-    await h.close();
-    await fs.promises.rename(tmp, abs);
-  } catch (e) {
-    await fs.promises.rm(tmp, { force: true });
-    throw e;
-  }
+/** The tree at `root` plus `manifest` as an uncompressed ACI, keeping what the app made (devices too). */
+async function writePodAci(root: string, manifest: string, out: string): Promise<void> {
+  await writeAci(root, { text: manifest, mtime: new Date() }, out, { compression: 'none', special: 'keep', what: 'pod-export' });
 }
