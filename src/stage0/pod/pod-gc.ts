@@ -121,7 +121,7 @@ async function mark(o: GcOptions, hooks: GcHooks, each: Each, kept: Map<string, 
 async function sweep(o: GcOptions, hooks: GcHooks, each: Each, kept: Map<string, Pod>, now: () => number): Promise<void> {
   const expired = (u: string): boolean => {
     const c = ctimeMs(podPath(o.dataDir, 'prepared', u));
-    return c !== null && now() - c >= o.expirePreparedMs;
+    return c !== null && (o.expirePreparedMs <= 0 || now() - c >= o.expirePreparedMs);
   };
   await each(await lockFree(o, 'prepared', false, kept, expired), (p) => {
     hooks.expiredPrepared(p.uuid);
@@ -132,7 +132,9 @@ async function sweep(o: GcOptions, hooks: GcHooks, each: Each, kept: Map<string,
   const graceOver = (u: string): boolean => {
     const c = ctimeMs(podPath(o.dataDir, 'exited-garbage', u));
     if (c === null) return false;
-    if (now() - c >= o.gracePeriodMs) return true;
+    // ctime has sub-millisecond precision, the clock whole milliseconds: a pod marked in this
+    // very run can look up to 1 ms younger than now. A zero grace period is always over.
+    if (o.gracePeriodMs <= 0 || now() - c >= o.gracePeriodMs) return true;
     hooks.withinGrace(u);
     return false;
   };

@@ -81,6 +81,18 @@ describe('gc', () => {
     expect(fs.existsSync(lockFileOf(runtimeDir, a))).toBe(false);
   });
 
+  it('a zero grace period collects a pod marked moments ago, even when the clock reads earlier than its mark', async () => {
+    const a = fakePod(dataDir, 'run').uuid;
+    const r = recorder();
+    await gcPods({ dataDir, runtimeDir, gracePeriodMs: 30 * 60_000, expirePreparedMs: 86_400_000, markOnly: true, stage1Gc: r.stage1Gc }, r.hooks);
+    expect(where(a)).toEqual(['exited-garbage']);
+    const r2 = recorder();
+    // Whole-millisecond clock vs sub-millisecond ctime: "now" may come out just before the mark.
+    await gcPods({ dataDir, runtimeDir, gracePeriodMs: 0, expirePreparedMs: 0, markOnly: false, stage1Gc: r2.stage1Gc, now: () => Date.now() - 5 }, r2.hooks);
+    expect(r2.log).toEqual([`collect ${a}`]);
+    expect(where(a)).toEqual([]);
+  });
+
   it('expired prepared pods go to garbage and are deleted; young ones stay; garbage without runtime.json is fine', async () => {
     const prepared = fakePod(dataDir, 'prepared').uuid;
     const junk = fakePod(dataDir, 'garbage', { noRuntime: true, noManifest: true }).uuid;
