@@ -81,10 +81,6 @@ if (s) {
   console.log(`startup  capsule version     ${s.medianMs.version.toFixed(1)} ms vs node ${s.medianMs.node.toFixed(1)} ms = ${s.ratio.version.toFixed(2)}x (<= 1.3x) ${v(s.pass.version)}`);
   console.log(`startup  capsule image list  ${s.medianMs.list.toFixed(1)} ms vs node ${s.medianMs.node.toFixed(1)} ms = ${s.ratio.list.toFixed(2)}x (<= 1.3x) ${v(s.pass.list)}`);
 } else console.log(`startup  FAILED (exit ${startup.code})`);
-if (f) {
-  console.log(`fetch    capsule ${(f.medianAMs / 1000).toFixed(3)} s vs floor ${(f.medianBMs / 1000).toFixed(3)} s = ${f.ratio.toFixed(2)}x (<= 1.0x) ${v(f.pass.ratio)}`);
-  console.log(`fetch    capsule peak RSS ${f.peakRssMb === null ? 'not measured' : `${f.peakRssMb.toFixed(1)} MB`} (<= 150 MB) ${v(f.pass.rss)}`);
-} else console.log(`fetch    FAILED (exit ${fetch.code})`);
 const pr = podRun.json?.podRun;
 const pres = podResident.json?.podResident;
 const ps = podScale.json?.podScale;
@@ -102,6 +98,10 @@ if (ps && !ps.skipped) {
   const big = ps.sizes[ps.sizes.length - 1];
   console.log(`scale    list at ${big.n} pods ${ms(big.listMs)} (<= 500 ms) ${v(ps.pass.list)}; status ${ms(big.statusMs)}; gc of ${ps.gc.pods} pods ${ms(ps.gc.sweepMs)}`);
 } else if (!podScale.skipped && !ps) console.log(`scale    FAILED (exit ${podScale.code})`);
+if (f) {
+  console.log(`fetch    capsule ${(f.medianAMs / 1000).toFixed(3)} s vs floor ${(f.medianBMs / 1000).toFixed(3)} s = ${f.ratio.toFixed(2)}x (<= 1.0x) ${v(f.pass.ratio)}`);
+  console.log(`fetch    capsule peak RSS ${f.peakRssMb === null ? 'not measured' : `${f.peakRssMb.toFixed(1)} MB`} (<= 150 MB) ${v(f.pass.rss)}`);
+} else console.log(`fetch    FAILED (exit ${fetch.code})`);
 const h = https.json?.fetchHttps;
 if (https.skipped) console.log('https    skipped (BENCH_HTTPS=0)');
 else if (h && h.medianMs.A !== null) {
