@@ -1,14 +1,10 @@
 import type { Command } from 'commander';
-import { CapsuleError, UsageError } from '../../errors/capsule-error.js';
+import { UsageError } from '../../errors/capsule-error.js';
 import { makeCtx, type Ctx } from '../context.js';
 import type { Io } from '../io.js';
 import { progressBar } from '../progress.js';
+import { requireRoot } from './pod-common.js';
 import { keyReviewer } from './trust.js';
-
-/** rkt: run, prepare, run-prepared and enter need root. */
-export function requireRoot(): void {
-  if (process.getuid?.() !== 0) throw new CapsuleError('not-root', 'cannot run as unprivileged user');
-}
 
 const GLOBAL_WITH_VALUE = new Set(['--dir', '--local-config', '--system-config', '--user-config', '--insecure-options']);
 const GLOBAL_BOOL = new Set(['--debug', '--trust-keys-from-https']);
