@@ -102,6 +102,7 @@ export function ensureBuilt() {
       fs.cpSync(dist, path.join(snap, 'dist'), { recursive: true });
       fs.copyFileSync(path.join(REPO, 'bin', 'capsule'), bin);
       fs.copyFileSync(path.join(REPO, 'bin', 'package.json'), path.join(snap, 'bin', 'package.json'));
+      fs.copyFileSync(path.join(REPO, 'bin', 'boot.cjs'), path.join(snap, 'bin', 'boot.cjs'));
       fs.chmodSync(bin, 0o755);
       const r = spawnSync(bin, ['version'], { encoding: 'utf8', timeout: 30_000 });
       if (r.status === 0) break;

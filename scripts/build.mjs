@@ -41,13 +41,21 @@ await build({
   external: ['better-sqlite3', 'openpgp', 'tar', 'undici'],
   define: { 'import.meta.url': '__capsuleModuleUrl' },
   banner: { js: "const __capsuleModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  // bin/capsule (a shell wrapper) runs this file directly.
+  // bin/boot.cjs loads this file; run directly (node dist/cli/main.cjs …) it runs itself.
   footer: { js: 'if (require.main === module) module.exports.main(process.argv.slice(2)).then((c) => { process.exitCode = c; });' },
   // Smaller source parses faster on every start; identifiers are kept so stack traces stay readable.
   plugins: [lazyChildProcessForCommander],
   minifyWhitespace: true,
   minifySyntax: true,
+  // import() becomes require(): bin/boot.cjs runs the bundle through vm.Script, which has no
+  // loader for import(), and require() of a CommonJS build is faster anyway.
+  supported: { 'dynamic-import': false },
   logLevel: 'warning',
+});
+// V8's code cache for the bundle, recorded while running commands that start often.
+execFileSync(process.execPath, [path.join(root, 'bin/boot.cjs')], {
+  env: { ...process.env, CAPSULE_BOOT_DIST: path.join(tmp, 'cli'), CAPSULE_BOOT_CACHE_RUNS: JSON.stringify([['version'], ['--dir=/nonexistent/capsule-build', 'image', 'list'], ['--dir=/nonexistent/capsule-build', 'list'], ['run', '--help']]) },
+  stdio: 'ignore',
 });
 // The stage1 helper (C, src/stage1/helper/) goes to dist/libexec/capsule-stage1.
 execFileSync('sh', [path.join(root, 'scripts/build-helper.sh'), tmp], { stdio: 'inherit' });
