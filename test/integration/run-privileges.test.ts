@@ -127,7 +127,7 @@ describe.skipIf(skip !== null)(`pod commands as an unprivileged user (uid ${NOBO
   // exists (as soon as root ran one pod) even though the user cannot write there; the shell then
   // prints "cannot create …/.pending-PID: Permission denied" and "rm: cannot remove
   // …/.handover-PID: Permission denied" around the one-line error. Flip to `it.each` once fixed.
-  it.fails.each(refused.filter(([c]) => WRAPPED.has(c)))('%s: the error is the only stderr line while the runtime dir exists [known bug: bin/capsule]', async (cmd, args) => {
+  it.each(refused.filter(([c]) => WRAPPED.has(c)))('%s: the error is the only stderr line while the runtime dir exists', async (cmd, args) => {
     const r = await asNobody(args());
     expect(errorLines(r)).toEqual([`${cmd}: cannot run as unprivileged user`]);
   });
@@ -186,7 +186,7 @@ describe.skipIf(skip !== null)(`pod commands as an unprivileged user (uid ${NOBO
   // runs) and `list` reports an exited pod "running" (probePodLocks: a lock file it cannot stat
   // is pushed to `check`, and probeLock's null becomes true because /proc/locks "answered", though
   // no inode was ever looked up). Flip to `it` once fixed.
-  it.fails('list and status tell running from exited when the lock dir is not readable (0700, as capsule makes it) [known bug: src/stage0/pod]', async () => {
+  it('list and status tell running from exited when the lock dir is not readable (0700, as capsule makes it)', async () => {
     openUp(0o700);
     const l = await asNobody(['list']);
     expect(l.code).toBe(0);

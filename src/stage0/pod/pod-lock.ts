@@ -22,7 +22,9 @@ export function lockDir(runtimeDir: string): string {
 }
 
 function ensureLockDir(runtimeDir: string): void {
-  // 0700 like the bin/capsule wrapper, which may create it first.
+  // Like the bin/capsule wrapper, which may create them first: the runtime dir 0755, its pods/ 0700
+  // (only root may take or test pod locks: a reader's shared lock could hold up run-prepared and gc).
+  fs.mkdirSync(runtimeDir, { recursive: true, mode: 0o755 });
   fs.mkdirSync(lockDir(runtimeDir), { recursive: true, mode: 0o700 });
 }
 
@@ -96,7 +98,7 @@ export async function probePodLocks(runtimeDir: string, uuids: readonly string[]
     try {
       st = fs.statSync(podLockPath(runtimeDir, u), { throwIfNoEntry: false });
     } catch {
-      check.push(u); // not even allowed to look: probeLock says so (null)
+      out.set(u, null); // not even allowed to look (an unprivileged caller): nobody can tell here
       continue;
     }
     if (st === undefined) out.set(u, false);

@@ -4,6 +4,7 @@ import { POD_FILES } from '../../stage1/contract.js';
 import { listPodDir, type Pod, podPath } from './pod.js';
 import { exclusiveLockInodes } from '../../sys/flock.js';
 import { probePodLocks } from './pod-lock.js';
+import { probeLock } from '../../sys/flock.js';
 import { imageDisplayName, parsePodManifestView, type PodManifestView } from './pod-manifest-view.js';
 import { lockMatters, stateName, type PodDir, type PodStateName } from './pod-state.js';
 
@@ -161,7 +162,8 @@ function readStatus(uuid: string, podDir: PodDir, dir: string, locked: boolean |
 
 /** Everything `status` shows of one pod, its lock tested with flock(1). */
 export async function podStatus(pod: Pod): Promise<PodStatus> {
-  const locked = lockMatters(pod.state) ? await pod.isLocked() : false;
+  // null when we may not test the lock (unprivileged): readStatus then asks whether the pod's process lives.
+  const locked = !lockMatters(pod.state) ? false : pod.holdsLock ? true : await probeLock(pod.lockPath);
   return readStatus(pod.uuid, pod.state, pod.dir, locked, true);
 }
 
@@ -194,7 +196,9 @@ export async function listPodStatuses(
   for (const p of found) {
     const dir = podPath(dataDir, p.dir, p.uuid);
     if (!fs.existsSync(dir)) continue;
-    out.push(readStatus(p.uuid, p.dir, dir, lockMatters(p.dir) ? (locks.get(p.uuid) ?? false) : false, false));
+    // null (we may not test the lock) must reach readStatus as null, not become false.
+    const locked = lockMatters(p.dir) && locks.has(p.uuid) ? (locks.get(p.uuid) as boolean | null) : false;
+    out.push(readStatus(p.uuid, p.dir, dir, locked, false));
   }
   return out;
 }
