@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,7 +74,7 @@ static void app_ended(struct slot *s, int code) {
   }
 }
 
-static void send_ready(void) {
+static void send_notify(const char *msg, size_t n) {
   const char *path = getenv("NOTIFY_SOCKET");
   if (!path || !*path) return;
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -86,8 +87,38 @@ static void send_ready(void) {
   if (path[0] == '@') sa.sun_path[0] = '\0';
   socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (path[0] == '@' ? 0 : 1));
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa, salen) < 0) warn_errno(errno, "notify %s", path);
+  if (fd < 0 || sendto(fd, msg, n, MSG_NOSIGNAL, (struct sockaddr *)&sa, salen) < 0) warn_errno(errno, "notify %s", path);
   if (fd >= 0) close(fd);
+}
+
+static void send_ready(void) {
+  send_notify("READY=1", 7);
+}
+
+#define NOTIFY_RELAY "/capsule/notify"
+
+/* Apps that announce sd_notify support get a socket of ours at $NOTIFY_SOCKET's path; what they
+ * send is passed on from PID 1, the only sender nspawn believes. -1 when no app needs it. */
+static int open_notify_relay(const struct plan *p) {
+  const char *up = getenv("NOTIFY_SOCKET");
+  bool wanted = false;
+  for (size_t i = 0; i < p->napps; i++) wanted |= p->apps[i].notify;
+  if (!wanted || !up || up[0] != '/') return -1;
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) die_errno(errno, "notify relay socket");
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  memcpy(sa.sun_path, NOTIFY_RELAY, sizeof NOTIFY_RELAY);
+  (void)unlink(NOTIFY_RELAY);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) die_errno(errno, "bind %s", NOTIFY_RELAY);
+  if (chmod(NOTIFY_RELAY, 0666) < 0) die_errno(errno, "chmod %s", NOTIFY_RELAY); /* apps may run as any user */
+  notify_relay_src = NOTIFY_RELAY;
+  return fd;
+}
+
+static void relay_notify(int fd) {
+  char buf[4096];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) send_notify(buf, (size_t)n);
 }
 
 static void check_all_started(bool notify) {
@@ -268,10 +299,11 @@ int cmd_init(int argc, char **argv) {
     slots[i].app = &plan.apps[i];
     slots[i].out = slots[i].err = slots[i].rep = slots[i].log = -1;
   }
+  int relay = open_notify_relay(&plan);
   for (size_t i = 0; i < nslots && !stopping; i++) start_app(&slots[i]);
 
-  struct pollfd *pfds = xmalloc((1 + 3 * nslots) * sizeof *pfds);
-  struct { struct slot *s; int kind; } *who = xmalloc((1 + 3 * nslots) * sizeof *who);
+  struct pollfd *pfds = xmalloc((2 + 3 * nslots) * sizeof *pfds);
+  struct { struct slot *s; int kind; } *who = xmalloc((2 + 3 * nslots) * sizeof *who);
   int64_t drain_deadline = 0;
   for (;;) {
     bool any_running = false, any_open = false;
@@ -296,6 +328,11 @@ int cmd_init(int argc, char **argv) {
     nfds_t n = 0;
     pfds[n] = (struct pollfd){ .fd = sfd, .events = POLLIN };
     who[n++].s = NULL;
+    if (relay >= 0) {
+      pfds[n] = (struct pollfd){ .fd = relay, .events = POLLIN };
+      who[n].s = NULL;
+      who[n++].kind = 3;
+    }
     for (size_t i = 0; i < nslots; i++) {
       struct slot *s = &slots[i];
       int fds[3] = { s->out, s->err, s->rep };
@@ -313,6 +350,10 @@ int cmd_init(int argc, char **argv) {
     }
     for (nfds_t i = 1; i < n; i++) {
       if (!pfds[i].revents) continue;
+      if (who[i].s == NULL) {
+        relay_notify(relay);
+        continue;
+      }
       struct slot *s = who[i].s;
       if (who[i].kind == 0) pump(s, &s->out, 1);
       else if (who[i].kind == 1) pump(s, &s->err, 2);

@@ -58,11 +58,13 @@ void app_mask_paths(const struct app *a, const struct exec_opts *o, int rootfd) 
 static const char *bind_notify_socket(const struct app *a, const struct exec_opts *o, int rootfd) {
   const char *sock = getenv("NOTIFY_SOCKET");
   if (!a->notify || !sock || !*sock) return NULL;
-  if (sock[0] == '/' && bind_beneath(rootfd, sock, sock, false, CREATE_FILE) < 0) app_fail(a, o, errno, "bind notify socket %s", sock);
+  const char *src = notify_relay_src ? notify_relay_src : sock;
+  if (sock[0] == '/' && bind_beneath(rootfd, sock, src, false, CREATE_FILE) < 0) app_fail(a, o, errno, "bind notify socket %s", sock);
   return sock;
 }
 
 static const char *notify_socket_for_env;
+const char *notify_relay_src;
 
 noreturn void app_isolate_exec(const struct app *a, const struct exec_opts *o) {
   /* 1. cgroups, before the new cgroup namespace so that it is rooted at the app's cgroup. */

@@ -28,6 +28,10 @@ struct exec_opts {
  */
 noreturn void app_isolate_exec(const struct app *a, const struct exec_opts *o);
 
+/* Set by init when it relays apps' sd_notify messages: the relay socket bound into notify apps at
+ * $NOTIFY_SOCKET's path (nspawn accepts messages from the container's PID 1 only). */
+extern const char *notify_relay_src;
+
 /* Joins the app's cgroups (app-cgroup). */
 void app_join_cgroups(const struct app *a, const struct exec_opts *o);
 
