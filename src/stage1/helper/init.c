@@ -95,23 +95,26 @@ static void send_ready(void) {
   send_notify("READY=1", 7);
 }
 
-#define NOTIFY_RELAY "/capsule/notify"
-
 /* Apps that announce sd_notify support get a socket of ours at $NOTIFY_SOCKET's path; what they
  * send is passed on from PID 1, the only sender nspawn believes. -1 when no app needs it. */
-static int open_notify_relay(const struct plan *p) {
+static int open_notify_relay(const struct plan *p, const char *plan_path) {
   const char *up = getenv("NOTIFY_SOCKET");
   bool wanted = false;
   for (size_t i = 0; i < p->napps; i++) wanted |= p->apps[i].notify;
   if (!wanted || !up || up[0] != '/') return -1;
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) die_errno(errno, "notify relay socket");
+  /* Beside the plan: /capsule/notify in the container. */
+  static char relay[sizeof ((struct sockaddr_un *)0)->sun_path];
+  const char *slash = strrchr(plan_path, '/');
+  int dirlen = slash ? (int)(slash - plan_path) : 1;
+  if (snprintf(relay, sizeof relay, "%.*s/notify", dirlen, slash ? plan_path : ".") >= (int)sizeof relay) die_errno(ENAMETOOLONG, "notify relay beside %s", plan_path);
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  memcpy(sa.sun_path, NOTIFY_RELAY, sizeof NOTIFY_RELAY);
-  (void)unlink(NOTIFY_RELAY);
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) die_errno(errno, "bind %s", NOTIFY_RELAY);
-  if (chmod(NOTIFY_RELAY, 0666) < 0) die_errno(errno, "chmod %s", NOTIFY_RELAY); /* apps may run as any user */
-  notify_relay_src = NOTIFY_RELAY;
+  memcpy(sa.sun_path, relay, strlen(relay) + 1);
+  (void)unlink(relay);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) die_errno(errno, "bind %s", relay);
+  if (chmod(relay, 0666) < 0) die_errno(errno, "chmod %s", relay); /* apps may run as any user */
+  notify_relay_src = relay;
   return fd;
 }
 
@@ -299,7 +302,7 @@ int cmd_init(int argc, char **argv) {
     slots[i].app = &plan.apps[i];
     slots[i].out = slots[i].err = slots[i].rep = slots[i].log = -1;
   }
-  int relay = open_notify_relay(&plan);
+  int relay = open_notify_relay(&plan, plan_path);
   for (size_t i = 0; i < nslots && !stopping; i++) start_app(&slots[i]);
 
   struct pollfd *pfds = xmalloc((2 + 3 * nslots) * sizeof *pfds);
