@@ -7,9 +7,12 @@ export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The snippet bin/capsule sources: it removes itself, enters the pod dir and execs stage1. */
+/**
+ * The snippet bin/capsule sources: it enters the pod dir and execs stage1, which removes the
+ * snippet's file (CAPSULE_HANDOVER_DONE) first thing, so no rm(1) runs on the way.
+ */
 export function handoverScript(h: Handover, self: string): string {
-  const lines = [`rm -f -- ${shellQuote(self)}`, `cd -- ${shellQuote(h.cwd)} || exit 254`];
+  const lines = [`cd -- ${shellQuote(h.cwd)} || exit 254`, `export CAPSULE_HANDOVER_DONE=${shellQuote(self)}`];
   for (const [k, v] of Object.entries(h.env)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new CapsuleError('handover', `bad environment name ${JSON.stringify(k)}`);
     lines.push(`export ${k}=${shellQuote(v)}`);

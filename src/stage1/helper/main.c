@@ -8,10 +8,18 @@
 #include "common.h"
 #include "modes.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int main(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : "";
+  /* bin/capsule sourced a handover file to exec us; removing it here spares the wrapper an rm(1). */
+  const char *handover = getenv("CAPSULE_HANDOVER_DONE");
+  if (handover) {
+    (void)unlink(handover);
+    unsetenv("CAPSULE_HANDOVER_DONE");
+  }
   if (!strcmp(cmd, "run")) return cmd_run(argc, argv);
   if (!strcmp(cmd, "init")) return cmd_init(argc, argv);
   if (!strcmp(cmd, "enter")) return cmd_enter(argc, argv);
