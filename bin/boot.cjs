@@ -30,6 +30,8 @@ if (runs === undefined) {
   // `npm run build`: run a few frequent commands, then save what V8 compiled for them.
   (async () => {
     for (const args of JSON.parse(runs)) await m.exports.main(args);
-    fs.writeFileSync(cacheFile, script.createCachedData());
+    const tmp = `${cacheFile}.${process.pid}`;
+    fs.writeFileSync(tmp, script.createCachedData());
+    fs.renameSync(tmp, cacheFile);
   })();
 }

@@ -52,11 +52,6 @@ await build({
   supported: { 'dynamic-import': false },
   logLevel: 'warning',
 });
-// V8's code cache for the bundle, recorded while running commands that start often.
-execFileSync(process.execPath, [path.join(root, 'bin/boot.cjs')], {
-  env: { ...process.env, CAPSULE_BOOT_DIST: path.join(tmp, 'cli'), CAPSULE_BOOT_CACHE_RUNS: JSON.stringify([['version'], ['--dir=/nonexistent/capsule-build', 'image', 'list'], ['--dir=/nonexistent/capsule-build', 'list'], ['run', '--help']]) },
-  stdio: 'ignore',
-});
 // The stage1 helper (C, src/stage1/helper/) goes to dist/libexec/capsule-stage1.
 execFileSync('sh', [path.join(root, 'scripts/build-helper.sh'), tmp], { stdio: 'inherit' });
 const dist = path.join(root, 'dist');
@@ -67,3 +62,9 @@ try {
 }
 renameSync(tmp, dist);
 rmSync(old, { recursive: true, force: true });
+// V8's code cache for the bundle, recorded while running commands that start often. Made from
+// dist/ itself (after the swap), so the cached functions carry the bundle's real file name.
+execFileSync(process.execPath, [path.join(root, 'bin/boot.cjs')], {
+  env: { ...process.env, CAPSULE_BOOT_CACHE_RUNS: JSON.stringify([['version'], ['--dir=/nonexistent/capsule-build', 'image', 'list'], ['--dir=/nonexistent/capsule-build', 'list'], ['run', '--help']]) },
+  stdio: 'ignore',
+});
