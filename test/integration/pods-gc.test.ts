@@ -111,16 +111,14 @@ describe('capsule gc', () => {
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(uuid);
   });
 
-  it('100 pods in linear time', async () => {
+  // Speed is bench/pod-scale.mjs's business; this checks that all of them go, lock files too.
+  it('100 pods in one run', async () => {
     for (let i = 0; i < 100; i++) fakePod(w.dir, 'run');
-    const t0 = performance.now();
     const r = await run(['gc', '--grace-period=0s']);
-    const ms = performance.now() - t0;
     expect(r.code, r.stderr).toBe(0);
     expect(lines(r.stdout)).toHaveLength(100);
     expect(podsLeft()).toEqual([]);
     expect(fs.readdirSync(path.join(runtimeDir, 'pods')).filter((n) => n.endsWith('.lock'))).toEqual([]);
-    expect(ms).toBeLessThan(5000);
   });
 
   it('needs root', async () => {

@@ -124,18 +124,15 @@ describe('capsule list', () => {
     expect(pretty.stdout).toContain('\n\t{\n\t\t"name"');
   });
 
-  it('1,000 exited pods list in at most 0.5 s', async () => {
+  // How fast is bench/pod-scale.mjs's business; this checks all 1,000 rows and their order.
+  it('1,000 exited pods, in rkt\'s order', async () => {
     for (let i = 0; i < 1000; i++) {
       const { uuid } = fakePod(w.dir, 'run', { ppid: 999_999_999, apps: [{ name: 'app', started: true, exit: 0 }] });
       fs.writeFileSync(lockFileOf(runtimeDir, uuid), '');
     }
-    await run(['list']); // warm the page cache
-    const t0 = performance.now();
     const r = await run(['list']);
-    const ms = performance.now() - t0;
     expect(r.code, r.stderr).toBe(0);
     expect(lines(r.stdout)).toHaveLength(1001);
-    expect(ms).toBeLessThan(500);
     // rkt's order: by directory, then UUID.
     const uuids = lines(r.stdout).slice(1).map((l) => cols(l)[0]!);
     expect(uuids).toEqual([...uuids].sort());
