@@ -23,16 +23,8 @@ export interface ResolvePodOptions<I extends AppImage> {
 /** appc spec version of the pod manifests stage0 writes (src/version.ts's POD_MANIFEST_AC_VERSION; stage0 may not import it). */
 export const POD_MANIFEST_AC_VERSION = '0.8.11';
 
-export interface PodManifestVolume {
-  name: string;
-  kind: 'host' | 'empty';
-  source?: string;
-  readOnly?: boolean;
-  recursive?: boolean;
-  mode?: string;
-  uid?: number;
-  gid?: number;
-}
+/** appc's volume object: the same fields as `--volume`. */
+export type PodManifestVolume = VolumeFlag;
 
 export interface PodManifestApp {
   name: string;
