@@ -5,6 +5,7 @@
 #include "plan.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,6 +13,37 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/*
+ * Joins every cgroup the pod's init is in (read from the host's view of /proc/PID/cgroup), so the
+ * entered command is tracked, limited and killed with the pod in every hierarchy; the app's own
+ * app-<name> cgroups are joined afterwards by the isolation step. Best effort per hierarchy.
+ */
+static void join_cgroups_of(long long pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%lld/cgroup", pid);
+  FILE *f = fopen(path, "re");
+  if (!f) die_errno(errno, "open %s", path);
+  bool hybrid = access("/sys/fs/cgroup/unified/cgroup.controllers", F_OK) == 0;
+  char line[4096];
+  while (fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\n")] = '\0';
+    char *ctrl = strchr(line, ':');
+    char *cg = ctrl ? strchr(ctrl + 1, ':') : NULL;
+    if (!cg) continue;
+    *cg++ = '\0';
+    ctrl++;
+    char dir[4352];
+    if (!*ctrl) snprintf(dir, sizeof dir, "%s%s/cgroup.procs", hybrid ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup", cg);
+    else if (!strcmp(ctrl, "name=systemd")) snprintf(dir, sizeof dir, "/sys/fs/cgroup/systemd%s/cgroup.procs", cg);
+    else snprintf(dir, sizeof dir, "/sys/fs/cgroup/%s%s/cgroup.procs", ctrl, cg);
+    int fd = open(dir, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) continue; /* a hierarchy not mounted where we look */
+    if (write(fd, "0", 1) < 0) warn_errno(errno, "join %s", dir);
+    close(fd);
+  }
+  fclose(f);
+}
 
 int cmd_enter(int argc, char **argv) {
   if (argc < 7 || strcmp(argv[5], "--")) die_msg("usage: %s enter PLAN APP PID -- CMD [ARGS...]", PROG);
@@ -33,6 +65,7 @@ int cmd_enter(int argc, char **argv) {
     fds[i] = open(path, O_RDONLY | O_CLOEXEC);
     if (fds[i] < 0) die_errno(errno, "open %s", path);
   }
+  join_cgroups_of(pid);
   char rootpath[64];
   snprintf(rootpath, sizeof rootpath, "/proc/%lld/root", pid);
   int rootfd = open(rootpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
