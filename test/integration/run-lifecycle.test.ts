@@ -160,4 +160,17 @@ describe.skipIf(skip !== null)('pod lifecycle with real pods', () => {
       await own.teardown();
     }
   }, 60_000);
+
+  it('--no-overlay runs the app on a private copy of its tree; the tree itself never changes', async () => {
+    const uuidFile = path.join(w.base, 'copy');
+    const r = await w.run(['run', '--no-overlay', '--uuid-file-save', uuidFile, w.busybox, '--exec=/bin/sh', '--', '-c', 'echo changed > /bin/new-file; cat /etc/hostname; test -L /etc/mtab && echo mtab']);
+    expect(r.code).toBe(0);
+    const uuid = fs.readFileSync(uuidFile, 'utf8').trim();
+    expect(r.stdout).toBe(`capsule-${uuid}\nmtab\n`);
+    const pod = w.pods().find((p) => p.endsWith(uuid)) ?? '';
+    expect(fs.readFileSync(path.join(pod, 'apps/busybox/rootfs/bin/new-file'), 'utf8')).toBe('changed\n');
+    expect(fs.existsSync(path.join(pod, 'apps/busybox/upper'))).toBe(false);
+    const trees = fs.readdirSync(path.join(w.dir, 'tree'));
+    for (const t of trees) expect(fs.existsSync(path.join(w.dir, 'tree', t, 'rootfs/bin/new-file'))).toBe(false);
+  });
 });
