@@ -235,11 +235,26 @@ async function main() {
   const bare = (extra) => ['-m', 'sh', '-c', `${join}mount -t tmpfs tmpfs /run/systemd/nspawn && exec ${NSPAWN} --register=no --keep-unit -q ${extra} -D "$1" /bin/true`, 'sh', rootfs];
 
   const podman = spawnSync('sh', ['-c', 'command -v podman'], { encoding: 'utf8' }).stdout.trim();
+  // podman with cgroupfs makes its containers' cgroups under --cgroup-parent (default libpod_parent,
+  // left behind): give it one of ours, removed at cleanup in every hierarchy.
+  const podmanParent = `bench-podman-${process.pid}`;
   const podmanArgs = () => {
     const a = ['run', '--rm', '--network=none'];
-    if (!fs.existsSync('/run/systemd/system')) a.push('--runtime', 'runc', '--cgroup-manager=cgroupfs', '--events-backend=file', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=32768:32768');
+    if (!fs.existsSync('/run/systemd/system')) a.push('--runtime', 'runc', '--cgroup-manager=cgroupfs', `--cgroup-parent=/${podmanParent}`, '--events-backend=file', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=32768:32768');
     return [...a, '--rootfs', rootfs, '/bin/true'];
   };
+  onCleanup(() => {
+    for (const h of fs.readdirSync('/sys/fs/cgroup')) {
+      const d = path.join('/sys/fs/cgroup', h, podmanParent);
+      if (!fs.existsSync(d)) continue;
+      try {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) fs.rmdirSync(path.join(d, e.name));
+        fs.rmdirSync(d);
+      } catch (e) {
+        console.error(`bench: could not remove cgroup ${d}: ${e.message}`);
+      }
+    }
+  });
 
   // Where a `capsule run --net=host` spends its time, from the pod's own files: their mtimes mark
   // the steps (the kernel stamps them from its coarse clock: a few ms of resolution).

@@ -192,6 +192,14 @@ function makePod(apps: AppSpec[], o: { stopTimeout?: number } = {}): Pod {
     hostPlan.push(['cgroup-join', cg]);
     binds.push(`--bind=${cg}:/capsule/cgroup/memory`);
   }
+  // Like Capsule's own plans: nspawn makes payload/ and supervisor/ cgroups where it starts, so it
+  // starts in cgroups of the pod's own (removed at cleanup), never in the test's.
+  for (const h of ['systemd', 'unified']) {
+    if (!fs.existsSync(path.join('/sys/fs/cgroup', h, 'cgroup.procs'))) continue;
+    const cg = path.join('/sys/fs/cgroup', h, name);
+    cgroupsMade.push(cg);
+    hostPlan.push(['cgroup-mkdir', cg], ['cgroup-join', cg]);
+  }
   hostPlan.push(['ppid-file', 'ppid']);
   ppidFiles.push(path.join(dir, 'ppid'));
   const nspawn = [NSPAWN, '--quiet', '--register=no', '--keep-unit', `--machine=${name}`, `--directory=${root}`, '--resolv-conf=off', '--timezone=off', '--link-journal=no', '--kill-signal=SIGTERM', '--console=pipe', '--private-network', ...binds, '/capsule/init', 'init'];
