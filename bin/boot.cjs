@@ -17,6 +17,10 @@ try {
   /* no cache: compile as usual */
 }
 const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
+// Code run by vm.Script cannot import() (Node 20 needs --experimental-vm-modules for that), so
+// this file lends the bundle its own loader for the one ES-module package that matters: openpgp,
+// whose ESM build verifies ~15% faster in Node than its CommonJS build (src/verify/openpgp-lazy.ts).
+globalThis.__capsuleImport = (specifier) => import(specifier);
 const m = new Module(file, module);
 m.filename = file;
 m.paths = Module._nodeModulePaths(dist);
