@@ -5,6 +5,7 @@ import { listPodDir, type Pod, podPath } from './pod.js';
 import { exclusiveLockInodes } from '../../sys/flock.js';
 import { probePodLocks } from './pod-lock.js';
 import { probeLock } from '../../sys/flock.js';
+import { onlyChildOf, readPidFile } from '../../sys/proc.js';
 import { imageDisplayName, parsePodManifestView, type PodManifestView } from './pod-manifest-view.js';
 import { lockMatters, stateName, type PodDir, type PodStateName } from './pod-state.js';
 
@@ -103,26 +104,18 @@ function readApps(dir: string, manifest: PodManifestView | null): AppStatus[] {
 
 /** `pid` as stage1 wrote it; or, while the pod runs, the pod's init: the only child of `ppid` (nspawn). */
 export function podPid(dir: string, running: boolean): number | null {
-  const pid = readInt(path.join(dir, POD_FILES.pid));
-  if (pid !== null && pid > 0) return pid;
+  const pid = readPidFile(path.join(dir, POD_FILES.pid));
+  if (pid !== null) return pid;
   if (!running) return null;
-  const ppid = readInt(path.join(dir, POD_FILES.ppid));
-  if (ppid === null || ppid <= 0) return null;
-  let children: string;
-  try {
-    children = fs.readFileSync(`/proc/${ppid}/task/${ppid}/children`, 'utf8').trim();
-  } catch {
-    return null;
-  }
-  const pids = children.split(/\s+/).filter(Boolean);
-  return pids.length === 1 ? Number(pids[0]) : null;
+  const ppid = readPidFile(path.join(dir, POD_FILES.ppid));
+  return ppid === null ? null : onlyChildOf(ppid);
 }
 
 /** When the lock file cannot be opened (an unprivileged caller): is the pod's recorded process alive? */
 function processAlive(dir: string): boolean {
   for (const f of [POD_FILES.ppid, POD_FILES.pid]) {
-    const pid = readInt(path.join(dir, f));
-    if (pid !== null && pid > 0 && fs.existsSync(`/proc/${pid}`)) return true;
+    const pid = readPidFile(path.join(dir, f));
+    if (pid !== null && fs.existsSync(`/proc/${pid}`)) return true;
   }
   return false;
 }
@@ -134,8 +127,8 @@ function processAlive(dir: string): boolean {
  */
 function recordedProcessGone(dir: string): boolean {
   for (const f of [POD_FILES.ppid, POD_FILES.pid]) {
-    const pid = readInt(path.join(dir, f));
-    if (pid !== null && pid > 0) return !fs.existsSync(`/proc/${pid}`);
+    const pid = readPidFile(path.join(dir, f));
+    if (pid !== null) return !fs.existsSync(`/proc/${pid}`);
   }
   return false;
 }

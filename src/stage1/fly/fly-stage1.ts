@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CapsuleError } from '../../errors/capsule-error.js';
 import { encodePlan } from '../common/plan-file.js';
-import { readPidFile, signal } from '../common/pod-process.js';
+import { readPodPid, signal } from '../common/pod-process.js';
 import { POD_FILES, STAGE1_INTERFACE_VERSION, type Stage1 } from '../contract.js';
 import { checkFly, planFly } from './fly-plan.js';
 
@@ -27,7 +27,7 @@ export const flyStage1: Stage1 = {
   },
 
   stop(e, _pod, force) {
-    const pid = readPidFile(e.podDir, POD_FILES.pid);
+    const pid = readPodPid(e.podDir, POD_FILES.pid);
     if (pid !== null) signal(pid, force ? 'SIGKILL' : 'SIGTERM');
     return Promise.resolve();
   },

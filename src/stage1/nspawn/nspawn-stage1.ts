@@ -4,7 +4,7 @@ import { CapsuleError } from '../../errors/capsule-error.js';
 import { detectCgroupHost, removeCgroupTrees } from '../common/cgroup-host.js';
 import { writeEtcFiles } from '../common/etc-files.js';
 import { encodePlan } from '../common/plan-file.js';
-import { podInitPid, readPidFile, signal } from '../common/pod-process.js';
+import { podInitPid, readPodPid, signal } from '../common/pod-process.js';
 import { POD_FILES, STAGE1_INTERFACE_VERSION, type PodRuntime, type Stage1, type Stage1Env } from '../contract.js';
 import { checkNet, hostnameFor, planNspawn } from './nspawn-plan.js';
 
@@ -56,7 +56,7 @@ export const nspawnStage1: Stage1 = {
       try {
         pid = podInitPid(e.podDir);
       } catch {
-        pid = readPidFile(e.podDir);
+        pid = readPodPid(e.podDir);
       }
       if (pid !== null) signal(pid, 'SIGKILL');
     } else {
@@ -66,7 +66,7 @@ export const nspawnStage1: Stage1 = {
       try {
         pid = podInitPid(e.podDir);
       } catch {
-        pid = readPidFile(e.podDir);
+        pid = readPodPid(e.podDir);
       }
       if (pid !== null) signal(pid, 'SIGTERM');
     }
