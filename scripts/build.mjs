@@ -38,7 +38,7 @@ await build({
   platform: 'node',
   target: 'node20',
   // Native and large packages stay in node_modules and are required on first use.
-  external: ['better-sqlite3', 'openpgp', 'tar', 'undici'],
+  external: ['better-sqlite3', 'openpgp', 'tar'],
   define: { 'import.meta.url': '__capsuleModuleUrl' },
   banner: { js: "const __capsuleModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   // bin/boot.cjs loads this file; run directly (node dist/cli/main.cjs …) it runs itself.

@@ -3,7 +3,7 @@ import type { HttpClient } from '../fetch/http-client.js';
 import { insecureTlsWarning, makeHttpClient } from '../fetch/http-setup.js';
 import type { FetchHooks } from './fetch-types.js';
 
-/** One HTTP client per capsule process, made on first remote use (loading undici costs start-up time). */
+/** One HTTP client per capsule process, made on first remote use (loading node:https costs start-up time). */
 export class RemoteSession {
   private client: HttpClient | undefined;
 

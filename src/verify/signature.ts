@@ -6,6 +6,7 @@ import { loadOpenPgp } from './openpgp-lazy.js';
 import { parsePublicKeys, type ParsedKey } from './public-key.js';
 import { readFileSync } from 'node:fs';
 import type { KeyID, Signature } from 'openpgp';
+import { SignedDigest, type SignedDigestInput } from './signed-digest.js';
 
 /** A signature over an image file that verified with a trusted key, bound to the image's name. */
 export interface VerifiedSignature {
@@ -34,8 +35,9 @@ async function readArmoredSignature(armored: string): Promise<Signature> {
 
 /**
  * Verifies a detached signature over a byte stream while the stream is read. Only trusted keys
- * are candidates; an unknown signer fails before any image byte is read. Returns the stream to
- * consume and a promise that settles once it was read to the end.
+ * are candidates; an unknown signer (or a text-mode or otherwise unusable signature) fails before
+ * any image byte is read. Returns the stream to consume and `result()`, to call once it was read
+ * to its end.
  */
 export async function verifyingStream(
   data: AsyncIterable<Uint8Array>,
@@ -75,12 +77,27 @@ export async function verifyingStream(
   if (candidates.length === 0) {
     throw fail('signature made by a key that is not trusted (openpgp: signature made by unknown entity)', 'trust the signing key with: capsule trust --prefix <image name> KEYFILE');
   }
-  const message = await pgp.createMessage({ binary: ReadableStream.from(data) });
-  const res = await pgp.verify({ message, signature, verificationKeys: candidates.map((c) => c.parsed.key), format: 'binary' });
-  const out = res.data as unknown as ReadableStream<Uint8Array>;
+  // Every signature packet a candidate key could have made gets the digest it signs, computed
+  // here while the bytes stream; openpgp then checks the signatures against those digests.
+  const keyIds = candidates.flatMap((c) => c.parsed.key.getKeyIDs());
+  const digests = signature.packets
+    .filter((p) => keyIds.some((id) => id.equals(p.issuerKeyID)))
+    .map((packet) => ({ packet, digest: SignedDigest.start(packet as SignedDigestInput) }));
+  let ended = false;
+  const tapped = (async function* () {
+    for await (const c of data) {
+      for (const d of digests) d.digest.update(c);
+      yield c;
+    }
+    ended = true;
+  })();
   return {
-    data: fromReader(out),
+    data: tapped,
     result: async () => {
+      if (!ended) throw new Error('verifyingStream: result() before the data was read to its end');
+      for (const d of digests) (d.packet as unknown as { hashed?: Promise<Uint8Array> }).hashed = Promise.resolve(d.digest.digest());
+      const message = await pgp.createMessage({ binary: new Uint8Array(0) });
+      const res = await pgp.verify({ message, signature, verificationKeys: candidates.map((c) => c.parsed.key), format: 'binary' });
       let lastError: unknown;
       for (const s of res.signatures) {
         try {
@@ -119,18 +136,4 @@ export function checkSignerTrustedFor(check: SignatureCheck, name: string): Veri
     throw fail(`signature made by key ${check.signer.fingerprint}, which is trusted only for ${JSON.stringify(prefixes)}, not for ${JSON.stringify(name)}`, `to trust it for this name: capsule trust --prefix ${name} KEYFILE`);
   }
   return { fingerprint: check.signer.fingerprint, userIds: check.signer.userIds, trustedFor: scope.scope.kind === 'root' ? 'root' : scope.scope.prefix };
-}
-
-/** openpgp's output stream fails Node's async iteration check; read it through a reader instead. */
-async function* fromReader(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const reader = stream.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    reader.releaseLock();
-  }
 }

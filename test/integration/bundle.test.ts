@@ -8,8 +8,14 @@ import { ROOT } from '../helpers/cli.js';
 describe('the CLI bundle', () => {
   const bundle = fs.readFileSync(path.join(ROOT, 'dist/cli/main.cjs'), 'utf8');
 
-  it.each(['undici', 'openpgp', 'tar', 'better-sqlite3'])('does not inline %s', (pkg) => {
+  it.each(['openpgp', 'tar', 'better-sqlite3'])('does not inline %s', (pkg) => {
     expect(bundle).not.toContain(`node_modules/${pkg}/`);
     expect(bundle).toContain(`"${pkg}"`); // still loaded, by name, from node_modules
+  });
+
+  // The HTTP client is Node's own; it is required on first request, never by a static import.
+  it.each(['https', 'http'])('requires node:%s only on first use', (mod) => {
+    expect(bundle).toContain(`("node:${mod}")`);
+    expect(bundle).not.toMatch(new RegExp(`\\brequire\\("(node:)?${mod}"\\)`));
   });
 });

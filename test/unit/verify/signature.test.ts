@@ -111,6 +111,40 @@ describe('verifyingStream', () => {
     expect(await failure(verify(tampered, await sign(alice, data)))).toMatch(/signature does not verify.*did not match/);
   });
 
+  it('verifies v6 (salted) signatures and other hash algorithms, and catches tampering with them', async () => {
+    const { privateKey, publicKey } = await openpgp.generateKey({ type: 'curve25519', userIDs: [{ name: 'Six' }], format: 'object', config: { v6Keys: true } });
+    const six: Key = { priv: privateKey, pub: publicKey.armor(), fp: publicKey.getFingerprint() };
+    trust(six, 'root');
+    const sig6 = await sign(six, data);
+    expect((await openpgp.readSignature({ armoredSignature: sig6 })).packets[0]!.version).toBe(6);
+    expect((await verify(data, sig6)).signer.fingerprint).toBe(six.fp);
+    const tampered = Buffer.from(data);
+    tampered.writeUInt8(tampered.readUInt8(7) ^ 0x80, 7);
+    expect(await failure(verify(tampered, sig6))).toMatch(/signature does not verify/);
+
+    trust(alice, 'root');
+    for (const h of [openpgp.enums.hash.sha256, openpgp.enums.hash.sha512]) {
+      const sig = await openpgp.sign({ message: await openpgp.createMessage({ binary: data }), signingKeys: alice.priv, detached: true, config: { preferredHashAlgorithm: h } });
+      expect((await openpgp.readSignature({ armoredSignature: sig })).packets[0]!.hashAlgorithm).toBe(h);
+      expect((await verify(data, sig)).signer.fingerprint).toBe(alice.fp);
+      expect(await failure(verify(tampered, sig))).toMatch(/signature does not verify/);
+    }
+  });
+
+  it('refuses a text-mode signature before reading a byte of the image', async () => {
+    trust(alice, 'root');
+    const text = await openpgp.sign({ message: await openpgp.createMessage({ text: data.toString('hex') }), signingKeys: alice.priv, detached: true });
+    const src = source(data);
+    expect(await failure(verifyingStream(src.stream, text, listTrustedKeys(roots)))).toMatch(/text-mode signature \(gpg --textmode\), not a binary document signature/);
+    expect(src.pulled()).toBe(false);
+  });
+
+  it('gives no verdict before the bytes were read to their end', async () => {
+    trust(alice, 'root');
+    const v = await verifyingStream(source(data).stream, await sign(alice, data), listTrustedKeys(roots));
+    await expect(v.result()).rejects.toThrow(/before the data was read to its end/);
+  });
+
   it('refuses a non-armored signature and a garbled one', async () => {
     trust(alice, 'root');
     const binary = await openpgp.sign({ message: await openpgp.createMessage({ binary: data }), signingKeys: alice.priv, detached: true, format: 'binary' });
