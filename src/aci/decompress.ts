@@ -31,18 +31,24 @@ async function peek(it: AsyncIterator<Uint8Array>, n: number): Promise<Buffer[]>
   return got;
 }
 
-/** Decompresses a stream whose format is detected from its first bytes. */
-export async function* decompress(source: AsyncIterable<Uint8Array>, onFormat?: (c: Compression) => void): AsyncGenerator<Buffer> {
+/** Reads enough of `source` to detect its format; `stream` replays those bytes, then the rest. */
+export async function sniffCompression(source: AsyncIterable<Uint8Array>): Promise<{ kind: Compression; stream: AsyncIterable<Uint8Array> }> {
   const it = source[Symbol.asyncIterator]();
   const head = await peek(it, 512);
   const kind = detectCompression(Buffer.concat(head));
-  onFormat?.(kind);
-  const rest: AsyncIterable<Uint8Array> = {
+  const stream: AsyncIterable<Uint8Array> = {
     [Symbol.asyncIterator]: () => {
       let i = 0;
       return { next: async () => (i < head.length ? { done: false, value: head[i++]! } : it.next()) };
     },
   };
+  return { kind, stream };
+}
+
+/** Decompresses a stream whose format is detected from its first bytes. */
+export async function* decompress(source: AsyncIterable<Uint8Array>, onFormat?: (c: Compression) => void): AsyncGenerator<Buffer> {
+  const { kind, stream: rest } = await sniffCompression(source);
+  onFormat?.(kind);
   // An error of the source (a network transfer, a signature stream) is passed on as it is, never
   // reported as a broken archive.
   const failed: { error: Error | undefined } = { error: undefined };

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { decompress } from '../aci/decompress.js';
 import { readAci } from '../aci/read-aci.js';
-import { checkUnpackedSize, DEFAULT_SIZE_LIMITS, type SizeLimits } from '../aci/size-limits.js';
+import { DEFAULT_SIZE_LIMITS, type SizeLimits } from '../aci/size-limits.js';
 import { TreeWriter } from '../aci/tree-writer.js';
 import { CapsuleError } from '../errors/capsule-error.js';
 import { imageIdFromHex, type ImageId } from '../spec/image-id.js';
@@ -17,7 +16,7 @@ import type { Store } from '../store/store.js';
 import { commitTree, treeBytes } from '../store/tree-store.js';
 import { fsyncDir, tempName } from '../sys/atomic-write.js';
 import { crashPoint } from '../sys/crash-point.js';
-import { AsyncFileWriter } from '../sys/async-file-writer.js';
+import { openTarIntake } from './tar-intake.js';
 import { checkSignerTrustedFor, verifyingStream, type VerifiedSignature } from '../verify/signature.js';
 import type { StoredKey } from '../verify/keystore.js';
 
@@ -28,6 +27,8 @@ export interface ImportSource {
   signature: string | undefined;
   /** Human label for messages. */
   label: string;
+  /** The size of `data` when known (Content-Length, file size); large gzip images are inflated in a worker. */
+  size?: number;
 }
 
 export interface ImportOptions {
@@ -43,6 +44,8 @@ export interface ImportOptions {
   now?: () => number;
   /** Called with each chunk's size as raw bytes are read (progress). */
   onRawBytes?: (n: number) => void;
+  /** Overrides the compressed size from which gzip is inflated in a worker thread (tests). */
+  workerMinBytes?: number;
 }
 
 export interface ImportResult {
@@ -53,7 +56,8 @@ export interface ImportResult {
 
 /**
  * One streaming pass over the image bytes: verify the signature, decompress, hash (the image ID),
- * keep the uncompressed tar as the blob and extract the rootfs into a private temp tree.
+ * keep the uncompressed tar as the blob and extract the rootfs into a private temp tree (large gzip
+ * images are inflated, hashed and written to the blob by a worker thread: tar-intake.ts).
  * Nothing becomes visible until everything checked out; then blob, tree and index row are
  * committed in that order, so a crash at any point never leaves an image that lists as good.
  */
@@ -76,32 +80,23 @@ export async function importAci(store: Store, src: ImportSource, opts: ImportOpt
     if (src.signature !== undefined) verified = await verifyingStream(counted, src.signature, opts.trustedKeys);
     const bytes = verified ? verified.data : counted;
 
-    const hash = createHash('sha512');
-    let size = 0;
-    const blob = await AsyncFileWriter.create(tmpBlob);
     fs.mkdirSync(path.join(tmpTree, 'rootfs'), { recursive: true, mode: 0o700 });
     const writer = new TreeWriter(path.join(tmpTree, 'rootfs'));
     writer.nextLayer();
+    const tar = await openTarIntake(bytes, { blobFile: tmpBlob, limits, compressedSoFar: () => compressed, sizeHint: src.size, ...(opts.workerMinBytes !== undefined ? { workerMinBytes: opts.workerMinBytes } : {}) });
     let manifest: ImageManifest;
     let manifestText: string;
+    let sha512: string;
+    let size: number;
     try {
-      const tapped = (async function* () {
-        for await (const c of decompress(bytes)) {
-          size += c.length;
-          checkUnpackedSize(size, compressed, limits);
-          hash.update(c);
-          await blob.write(c);
-          yield c;
-        }
-      })();
-      ({ manifest, manifestText } = await readAci(tapped, writer));
+      ({ manifest, manifestText } = await readAci(tar.chunks, writer));
       crashPoint('after-extract');
-      await blob.finish(true);
+      ({ sha512, size } = await tar.finish());
     } catch (e) {
-      await blob.abort();
+      await tar.abort();
       throw e;
     }
-    const id = imageIdFromHex(hash.digest('hex'));
+    const id = imageIdFromHex(sha512);
 
     let signer: VerifiedSignature | undefined;
     if (verified) signer = checkSignerTrustedFor(await verified.result(), manifest.name);

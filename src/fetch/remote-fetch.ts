@@ -192,7 +192,7 @@ async function download(store: Store, http: HttpClient, url: string, paths: Down
     }
     const result = await importAci(
       store,
-      { data, signature, label: redactUrl(url) },
+      { data, signature, label: redactUrl(url), ...(bodyLength !== undefined ? { size: have + bodyLength } : {}) },
       {
         trustedKeys: signature === undefined ? [] : o.trustedKeys(),
         ...(o.expectedName !== undefined ? { expectedName: o.expectedName } : {}),

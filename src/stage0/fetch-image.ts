@@ -78,7 +78,7 @@ async function fetchFile(store: Store, file: string, signature: string | undefin
   try {
     const r = await importAci(
       store,
-      { data: stream as AsyncIterable<Buffer>, signature: armored, label: file },
+      { data: stream as AsyncIterable<Buffer>, signature: armored, label: file, size },
       { trustedKeys: armored === undefined ? [] : listTrustedKeys(keystoreRoots(g.systemConfig, g.localConfig)), onRawBytes: (n) => bar.add(n) },
     );
     reportSigner(hooks, r.signer);
