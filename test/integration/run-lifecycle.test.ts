@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorLines } from '../helpers/cli.js';
+import { errorLines, runCapsule } from '../helpers/cli.js';
 import { leftovers, makePodWorld, podSkipReason, probeFacts, waitFor, type PodWorld } from '../helpers/pods.js';
 
 const skip = podSkipReason();
@@ -25,6 +25,16 @@ describe.skipIf(skip !== null)('pod lifecycle with real pods', () => {
   afterAll(async () => {
     await w?.teardown();
   });
+
+  it('run and prepare take the command word after any global flags, one or several, = or separate', async () => {
+    const env = { CAPSULE_RUNTIME_DIR: w.runtimeDir };
+    for (const globals of [[`--dir=${w.dir}`], ['--dir', w.dir], [`--dir=${w.dir}`, '--debug'], ['--debug', `--dir=${w.dir}`, '--insecure-options=image']]) {
+      const r = await runCapsule([...globals, 'run', '--net=none', w.probe, '--exec=/probe', '--', 'exit', '5'], { env });
+      expect(r.code, `${globals.join(' ')} run: ${r.stderr}`).toBe(5);
+      const p = await runCapsule([...globals, 'prepare', w.probe], { env });
+      expect(p.stdout.trim(), `${globals.join(' ')} prepare: ${p.stderr}`).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  }, 60_000);
 
   it('prepare prints the UUID; run-prepared runs it; a second run-prepared is refused', async () => {
     const p = await w.run(['prepare', w.probe, '--exec=/probe', '--', 'exit', '3']);

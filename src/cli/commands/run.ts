@@ -17,8 +17,8 @@ const GLOBAL_BOOL = new Set(['--debug', '--trust-keys-from-https']);
 export function commandArgv(cmd: Command): string[] {
   let root = cmd;
   while (root.parent) root = root.parent;
-  const raw = ((root as unknown as { rawArgs?: unknown }).rawArgs as string[] | undefined) ?? [];
-  const user = raw.slice(2);
+  // main() parses with { from: 'user' }: rawArgs holds the user's words only, no node and script.
+  const user = ((root as unknown as { rawArgs?: unknown }).rawArgs as string[] | undefined) ?? [];
   let i = 0;
   for (; i < user.length; i++) {
     const a = user[i] ?? '';
