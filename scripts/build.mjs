@@ -64,8 +64,8 @@ renameSync(tmp, dist);
 rmSync(old, { recursive: true, force: true });
 // V8's code cache for the bundle, recorded while running commands that start often. Made from
 // dist/ itself (after the swap), so the cached functions carry the bundle's real file name.
-// Under the flags bin/capsule gives Node (--expose-gc): V8 rejects a cache made under others.
-execFileSync(process.execPath, ['--expose-gc', path.join(root, 'bin/boot.cjs')], {
+// Under the flags bin/capsule gives Node (none): V8 rejects a cache made under others.
+execFileSync(process.execPath, [path.join(root, 'bin/boot.cjs')], {
   env: { ...process.env, CAPSULE_BOOT_CACHE_RUNS: JSON.stringify([['version'], ['--dir=/nonexistent/capsule-build', 'image', 'list'], ['--dir=/nonexistent/capsule-build', 'list'], ['run', '--help']]) },
   stdio: 'ignore',
 });

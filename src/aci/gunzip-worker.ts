@@ -1,7 +1,9 @@
 import type * as Crypto from 'node:crypto';
 import type * as Fs from 'node:fs';
+import { createRequire } from 'node:module';
 import type * as WorkerThreads from 'node:worker_threads';
-import { Worker } from 'node:worker_threads';
+import type * as V8 from 'node:v8';
+import type * as Vm from 'node:vm';
 import type * as Zlib from 'node:zlib';
 import { CapsuleError } from '../errors/capsule-error.js';
 
@@ -28,11 +30,25 @@ const MAX_POOLED = 32;
 /**
  * Buffers that arrive by transfer are not counted as memory pressure by this thread's V8, so the
  * dead ones pile up (~60 MB per 100 MB image) until a collection happens for other reasons; a
- * young-generation collection every 32 chunks (8 MiB, ~0.3 ms each) keeps peak RSS flat. `gc` is
- * there when bin/capsule starts Node with --expose-gc.
+ * young-generation collection every 16 chunks (4 MiB, ~0.3 ms each) keeps peak RSS flat.
  */
-const GC_EVERY = 32;
-const collectYoung = (globalThis as { gc?: (o: { type: 'minor' }) => void }).gc?.bind(undefined, { type: 'minor' });
+const GC_EVERY = 16;
+
+/**
+ * V8's gc(), made available only now: starting Node with --expose-gc would cost every command
+ * ~15 ms, since V8 then rejects Node's built-in code cache (compiled under other flags). Modules
+ * loaded after this point compile without their cache too, so it is called once the worker runs.
+ */
+function youngCollector(): (() => void) | undefined {
+  try {
+    const load = createRequire(import.meta.url);
+    (load('node:v8') as typeof V8).setFlagsFromString('--expose-gc');
+    const gc = (load('node:vm') as typeof Vm).runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? () => (gc as (o: { type: 'minor' }) => void)({ type: 'minor' }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 type ToWorker = { t: 'in'; b: Uint8Array } | { t: 'end' } | { t: 'credit'; n: number };
 type FromWorker = { t: 'ack'; b: Uint8Array } | { t: 'out'; b: Uint8Array } | { t: 'done'; sha512: string; size: number } | { t: 'error'; message: string };
@@ -100,8 +116,11 @@ export function gunzipInWorker(
 ): { chunks: AsyncGenerator<Buffer>; result: () => Promise<InflateResult>; stop: () => Promise<void> } {
   const inputWindow = o.inputWindow ?? 4 * 1024 * 1024;
   const outputWindow = o.outputWindow ?? 8;
+  // Loaded here, not at import: `run` and `prepare` import the fetch code without using it.
+  const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof WorkerThreads;
   const worker = new Worker(`(${workerProgram.toString()})(require)`, { eval: true, workerData: { blobFd: o.blobFd, outputWindow } });
   const send = (m: ToWorker, transfer?: ArrayBuffer[]): void => worker.postMessage(m, transfer);
+  const collectYoung = youngCollector();
 
   const out: Buffer[] = [];
   // Input copies cycle through a few buffers instead of leaving ~100 MB of garbage per 100 MB
