@@ -141,8 +141,7 @@ export function gunzipInWorker(
     if (m.t === 'ack') {
       unacked -= m.b.length;
       if (m.b.buffer.byteLength === POOLED_BYTES && pool.length < MAX_POOLED) pool.push(m.b.buffer as ArrayBuffer);
-    }
-    else if (m.t === 'out') out.push(Buffer.from(m.b.buffer, m.b.byteOffset, m.b.byteLength));
+    } else if (m.t === 'out') out.push(Buffer.from(m.b.buffer, m.b.byteOffset, m.b.byteLength));
     else if (m.t === 'done') finished = { sha512: m.sha512, size: m.size };
     else failure ??= new CapsuleError('bad-archive', `decompressing gzip: ${m.message}`);
     notify();

@@ -44,8 +44,6 @@ export interface ImportOptions {
   now?: () => number;
   /** Called with each chunk's size as raw bytes are read (progress). */
   onRawBytes?: (n: number) => void;
-  /** Overrides the compressed size from which gzip is inflated in a worker thread (tests). */
-  workerMinBytes?: number;
 }
 
 export interface ImportResult {
@@ -83,7 +81,7 @@ export async function importAci(store: Store, src: ImportSource, opts: ImportOpt
     fs.mkdirSync(path.join(tmpTree, 'rootfs'), { recursive: true, mode: 0o700 });
     const writer = new TreeWriter(path.join(tmpTree, 'rootfs'));
     writer.nextLayer();
-    const tar = await openTarIntake(bytes, { blobFile: tmpBlob, limits, compressedSoFar: () => compressed, sizeHint: src.size, ...(opts.workerMinBytes !== undefined ? { workerMinBytes: opts.workerMinBytes } : {}) });
+    const tar = await openTarIntake(bytes, { blobFile: tmpBlob, limits, compressedSoFar: () => compressed, sizeHint: src.size });
     let manifest: ImageManifest;
     let manifestText: string;
     let sha512: string;
