@@ -9,8 +9,7 @@ import { fakePod, holdLock } from './pods-fixtures.js';
 
 /** export through the real CLI: an exited pod's app = its tree with the overlay upper dir on top. */
 let w: World;
-let runtimeDir: string;
-const run = (args: string[]): Promise<RunResult> => w.run(args, { env: { CAPSULE_RUNTIME_DIR: runtimeDir } });
+const run = (args: string[]): Promise<RunResult> => w.run(args);
 const TREE = `deps-sha512-${'1'.repeat(64)}`;
 
 /** Sets an xattr without the attr package (not always installed): python's os.setxattr, when there is a python. */
@@ -27,7 +26,6 @@ function unpack(aci: string): string {
 
 beforeAll(() => {
   w = makeWorld();
-  runtimeDir = path.join(w.base, 'run');
   // The app's tree in the store: the lower layer.
   const lower = path.join(w.dir, 'tree', TREE, 'rootfs');
   fs.mkdirSync(path.join(lower, 'etc'), { recursive: true });
@@ -103,7 +101,7 @@ describe('capsule export', () => {
 
   it("refusals: not exited, not .aci, existing output, several apps without --app", async () => {
     const running = fakePod(w.dir, 'run', { apps: [{ name: 'app', treeId: TREE }] }).uuid;
-    const h = await holdLock(runtimeDir, running);
+    const h = await holdLock(w.runtimeDir, running);
     try {
       const r = await run(['export', running, path.join(w.base, 'x.aci')]);
       expect(r.code).toBe(254);

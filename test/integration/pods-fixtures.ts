@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach } from 'vitest';
 import type { PodRuntime } from '../../src/stage1/contract.js';
+import type { World } from '../helpers/cli.js';
 
 /** Pods made by hand on disk (what run/prepare and stage1 would leave), for the pod commands' tests. */
 
@@ -135,6 +137,25 @@ export interface Holder {
   child: ChildProcess;
   /** Ends the holder (and so releases the lock); waits until it is gone. */
   kill(sig?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * `hold(uuid)` for a test file: each holder it starts is ended after its test, and the world's
+ * pods and lock files are removed then, so every test starts from an empty world.
+ */
+export function lockHolders(world: () => World): (uuid: string) => Promise<Holder> {
+  const holders: Holder[] = [];
+  afterEach(async () => {
+    for (const h of holders.splice(0)) await h.kill();
+    const w = world();
+    fs.rmSync(path.join(w.dir, 'pods'), { recursive: true, force: true });
+    fs.rmSync(w.runtimeDir, { recursive: true, force: true });
+  });
+  return async (uuid) => {
+    const h = await holdLock(world().runtimeDir, uuid);
+    holders.push(h);
+    return h;
+  };
 }
 
 /**

@@ -1,38 +1,26 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPSULE, errorLines, makeWorld, type RunResult, type World } from '../helpers/cli.js';
-import { fakePod, holdLock, lockFileOf, type Holder } from './pods-fixtures.js';
+import { fakePod, lockFileOf, lockHolders } from './pods-fixtures.js';
 
 /** gc, rm and stop through the real CLI, on pods made by hand on disk. */
 let w: World;
-let runtimeDir: string;
-const holders: Holder[] = [];
-const run = (args: string[]): Promise<RunResult> => w.run(args, { env: { CAPSULE_RUNTIME_DIR: runtimeDir, CAPSULE_CGROUP_ROOT: path.join(w.base, 'cgroup') } });
-const hold = async (uuid: string): Promise<Holder> => {
-  const h = await holdLock(runtimeDir, uuid);
-  holders.push(h);
-  return h;
-};
+const run = (args: string[]): Promise<RunResult> => w.run(args, { env: { CAPSULE_CGROUP_ROOT: path.join(w.base, 'cgroup') } });
+const hold = lockHolders(() => w);
 const where = (uuid: string): string[] => ['embryo', 'prepare', 'prepared', 'run', 'exited-garbage', 'garbage'].filter((d) => fs.existsSync(path.join(w.dir, 'pods', d, uuid)));
 const podsLeft = (): string[] => (fs.existsSync(path.join(w.dir, 'pods')) ? fs.readdirSync(path.join(w.dir, 'pods')).flatMap((d) => fs.readdirSync(path.join(w.dir, 'pods', d))) : []);
 const lines = (s: string): string[] => s.split('\n').filter((l) => l !== '');
 
 beforeAll(() => {
   w = makeWorld();
-  runtimeDir = path.join(w.base, 'run');
-});
-afterEach(async () => {
-  for (const h of holders.splice(0)) await h.kill();
-  fs.rmSync(path.join(w.dir, 'pods'), { recursive: true, force: true });
-  fs.rmSync(runtimeDir, { recursive: true, force: true });
 });
 afterAll(() => w.cleanup());
 
 function asNobody(args: string[]): Promise<{ code: number | null; err: string }> {
   return new Promise((resolve) => {
-    const c = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', CAPSULE, ...w.flags, ...args], { env: { ...process.env, CAPSULE_RUNTIME_DIR: runtimeDir } });
+    const c = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', CAPSULE, ...w.flags, ...args], { env: { ...process.env, CAPSULE_RUNTIME_DIR: w.runtimeDir } });
     let err = '';
     c.stderr.on('data', (d: Buffer) => (err += d.toString()));
     c.on('close', (code) => resolve({ code, err }));
@@ -43,7 +31,7 @@ describe('capsule gc', () => {
   it('two phases: marks exited pods, keeps them within the grace period, then deletes them and their lock files', async () => {
     const exited = fakePod(w.dir, 'run').uuid;
     const running = fakePod(w.dir, 'run').uuid;
-    fs.writeFileSync(lockFileOf(runtimeDir, exited), '');
+    fs.writeFileSync(lockFileOf(w.runtimeDir, exited), '');
     await hold(running);
     let r = await run(['gc']);
     expect(r.code, r.stderr).toBe(0);
@@ -58,7 +46,7 @@ describe('capsule gc', () => {
     expect(r.stdout).toBe(`Garbage collecting pod "${exited}"\n`);
     expect(r.stderr).toBe('');
     expect(where(exited)).toEqual([]);
-    expect(fs.existsSync(lockFileOf(runtimeDir, exited))).toBe(false);
+    expect(fs.existsSync(lockFileOf(w.runtimeDir, exited))).toBe(false);
     expect(where(running)).toEqual(['run']);
   });
 
@@ -118,7 +106,7 @@ describe('capsule gc', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(lines(r.stdout)).toHaveLength(100);
     expect(podsLeft()).toEqual([]);
-    expect(fs.readdirSync(path.join(runtimeDir, 'pods')).filter((n) => n.endsWith('.lock'))).toEqual([]);
+    expect(fs.readdirSync(path.join(w.runtimeDir, 'pods')).filter((n) => n.endsWith('.lock'))).toEqual([]);
   });
 
   it('needs root', async () => {

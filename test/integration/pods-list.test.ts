@@ -1,29 +1,17 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPSULE, errorLines, makeWorld, type RunResult, type World } from '../helpers/cli.js';
-import { fakePod, fakeUuid, holdLock, imageIdOf, lockFileOf, type Holder } from './pods-fixtures.js';
+import { fakePod, fakeUuid, imageIdOf, lockFileOf, lockHolders } from './pods-fixtures.js';
 
 /** list, status, cat-manifest and logs through the real CLI, on pods made by hand on disk. */
 let w: World;
-let runtimeDir: string;
-const holders: Holder[] = [];
-const run = (args: string[]): Promise<RunResult> => w.run(args, { env: { CAPSULE_RUNTIME_DIR: runtimeDir } });
-const hold = async (uuid: string): Promise<Holder> => {
-  const h = await holdLock(runtimeDir, uuid);
-  holders.push(h);
-  return h;
-};
+const run = (args: string[]): Promise<RunResult> => w.run(args,);
+const hold = lockHolders(() => w);
 
 beforeAll(() => {
   w = makeWorld();
-  runtimeDir = path.join(w.base, 'run');
-});
-afterEach(async () => {
-  for (const h of holders.splice(0)) await h.kill();
-  fs.rmSync(path.join(w.dir, 'pods'), { recursive: true, force: true });
-  fs.rmSync(runtimeDir, { recursive: true, force: true });
 });
 afterAll(() => w.cleanup());
 
@@ -128,7 +116,7 @@ describe('capsule list', () => {
   it('1,000 exited pods, in rkt\'s order', async () => {
     for (let i = 0; i < 1000; i++) {
       const { uuid } = fakePod(w.dir, 'run', { ppid: 999_999_999, apps: [{ name: 'app', started: true, exit: 0 }] });
-      fs.writeFileSync(lockFileOf(runtimeDir, uuid), '');
+      fs.writeFileSync(lockFileOf(w.runtimeDir, uuid), '');
     }
     const r = await run(['list']);
     expect(r.code, r.stderr).toBe(0);
@@ -217,7 +205,7 @@ describe('capsule status', () => {
     fakePod(w.dir, 'run');
     for (const d of [w.base, w.dir, path.join(w.dir, 'pods'), path.join(w.dir, 'pods', 'run')]) fs.chmodSync(d, 0o755);
     const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const c = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', CAPSULE, ...w.flags, 'list', '--no-legend'], { env: { ...process.env, CAPSULE_RUNTIME_DIR: runtimeDir } });
+      const c = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', CAPSULE, ...w.flags, 'list', '--no-legend'], { env: { ...process.env, CAPSULE_RUNTIME_DIR: w.runtimeDir } });
       let out = '';
       let err = '';
       c.stdout.on('data', (d: Buffer) => (out += d.toString()));
