@@ -3,7 +3,8 @@
 # Debian packages with apt-get, npm packages with `npm ci` (from package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PACKAGES=(busybox-static gnupg systemd-container util-linux xz-utils bzip2 procps iproute2 gcc libc6-dev libseccomp-dev)
+PACKAGES=(busybox-static gnupg systemd-container util-linux xz-utils bzip2 zstd procps iproute2 gcc libc6-dev libseccomp-dev
+  docker-registry skopeo umoci mmdebstrap apache2-utils containernetworking-plugins iptables)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
