@@ -27,6 +27,7 @@ export function buildProgram(io: Io, onCommandError: (cmd: Command, message: str
     .addOption(new Option('--insecure-options <list>', `comma-separated list of security features to disable (${INSECURE_VALUES.join(',')})`).default('none'))
     .addOption(new Option('--trust-keys-from-https', 'automatically trust keys fetched from HTTPS').default(false))
     .addOption(new Option('--debug', 'print out more debug information to stderr').default(false))
+    .configureHelp({ showGlobalOptions: true })
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({

@@ -35,7 +35,7 @@ export interface StartPodOptions extends Flavours {
  */
 export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
   const g = o.globals;
-  const spec = parseRunArgs(o.argv, o.kind);
+  const spec = parseRunArgs(o.argv, o.kind, (m) => o.hooks.warn(m));
   if (spec.pod.privateUsers) throw new UsageError('--private-users is not supported yet');
   if (o.kind === 'run' && !o.inheritedLock) throw new CapsuleError('handover', 'run must be started through bin/capsule (no pod lock descriptor was passed)');
   const store = Store.open(g.dir, true);

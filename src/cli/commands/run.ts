@@ -3,6 +3,7 @@ import { UsageError } from '../../errors/capsule-error.js';
 import { makeCtx, type Ctx } from '../context.js';
 import type { Io } from '../io.js';
 import { progressBar } from '../progress.js';
+import { showRunFlags } from '../run-help.js';
 import { requireRoot } from './pod-common.js';
 import { keyReviewer } from './trust.js';
 
@@ -65,7 +66,7 @@ function inheritedLock(): { fd: number; pendingPath: string; held: boolean } | u
 
 export function registerRun(program: Command, io: Io): void {
   for (const kind of ['run', 'prepare'] as const) {
-    program
+    const c = program
       .command(kind)
       .description(kind === 'run' ? 'run image(s) in a pod' : 'prepare a pod to run later (prints its UUID)')
       .usage('[pod flags] IMAGE [app flags] [-- app args… [---]] [IMAGE…]')
@@ -81,6 +82,7 @@ export function registerRun(program: Command, io: Io): void {
         const r = await startPod({ kind, argv, globals: ctx.globals, runtimeDir: runtimeDir(), env: process.env, hooks: fetchHooks(ctx, io), inheritedLock: kind === 'run' ? inheritedLock() : undefined, stage1For, stage1Env });
         if (kind === 'prepare') io.out(`${r.uuid}\n`);
       });
+    showRunFlags(c, kind);
   }
 
   program

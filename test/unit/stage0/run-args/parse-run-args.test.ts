@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../../src/errors/capsule-error.js';
-import { parseMountFlag, parseRunArgs, parseSeccompFlag, parseVolumeFlag, stage1FlavourOf } from '../../../../src/stage0/run-args/parse-run-args.js';
+import { parseMountFlag, parseSeccompFlag, parseVolumeFlag, stage1FlavourOf } from '../../../../src/stage0/run-args/flag-values.js';
+import { parseRunArgs } from '../../../../src/stage0/run-args/parse-run-args.js';
 import type { AppSpec, PodFlags, RunSpec } from '../../../../src/stage0/run-args/run-spec.js';
 
 const IMG = 'example.com/capsule/probe';
@@ -191,7 +192,7 @@ describe('parseRunArgs: errors', () => {
     [['--interactive', IMG], 'unknown flag: --interactive', 'prepare'],
     [['--hostname=h', IMG], 'unknown flag: --hostname', 'prepare'],
     [['--uuid-file-save=/u', IMG], 'unknown flag: --uuid-file-save', 'prepare'],
-    [['--inherit-env=maybe', IMG], 'invalid boolean value "maybe" for --inherit-env'],
+    [['--inherit-env=maybe', IMG], 'invalid boolean value "maybe" for --inherit-env (want true or false)'],
     [[IMG, '--readonly-rootfs=yes'], '--readonly-rootfs must be set with a boolean'],
     // volumes
     [['--volume=data,kind=host,source=/a', '--volume=data,kind=empty', IMG], 'duplicate volume name "data"'],
