@@ -1,5 +1,6 @@
 import { CommanderError, type Command } from 'commander';
 import { formatError } from '../errors/format.js';
+import { parseGoBool } from '../spec/go-bool.js';
 import { commandPath } from './context.js';
 import { processIo, type Io } from './io.js';
 import { buildProgram } from './program.js';
@@ -15,7 +16,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const program = buildProgram(io, (cmd) => {
     current = cmd;
   });
-  const debug = argv.includes('--debug');
+  const debug = debugFlag(argv);
   if (argv.length === 0) {
     io.err('capsule: missing command\n');
     io.err(program.helpInformation());
@@ -34,13 +35,26 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       }
       if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       const where = current ? commandPath(current) : guessCommand(program, argv);
-      io.err(`${where ? `${where}: ` : 'capsule: '}${e.message.replace(/^error: /, '')}\n`);
+      // One line: commander's suggestion goes on the same line as the error.
+      const msg = e.message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\?\)$/s, ' (did you mean $1?)');
+      io.err(`${where ? `${where}: ` : 'capsule: '}${msg}\n`);
       return EXIT_FAILURE;
     }
-    const where = current ? commandPath(current) : 'capsule';
+    const where = current ? commandPath(current) : guessCommand(program, argv) || 'capsule';
     io.err(`${formatError(where, e, debug)}\n`);
     return EXIT_FAILURE;
   }
+}
+
+/** `--debug` / `--debug=BOOL` before `--`, the last one winning (also when parsing fails). */
+function debugFlag(argv: readonly string[]): boolean {
+  let on = false;
+  for (const a of argv) {
+    if (a === '--') break;
+    if (a === '--debug') on = true;
+    else if (a.startsWith('--debug=')) on = parseGoBool(a.slice(8)) ?? on;
+  }
+  return on;
 }
 
 /** For parse errors (no action ran yet): the deepest known subcommand named in argv. */

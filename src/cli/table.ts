@@ -1,11 +1,63 @@
-/** rkt-style listings: aligned columns with a legend, or JSON. Pure: returns the text. */
+/** rkt-style listings: tab-aligned columns with a legend, or JSON. Pure: returns the text. */
 export type Format = 'table' | 'json' | 'json-pretty';
 
+/**
+ * rkt's listings: Go's text/tabwriter as rkt set it up (minwidth 0, tabwidth 8, padding 1, padding
+ * character '\t'), so every column ends in one or more tabs and scripts can split on tabs (or on
+ * whitespace) as they did with rkt. The last column is not padded.
+ */
 export function renderTable(header: string[], rows: string[][], legend: boolean): string {
   const all = legend ? [header, ...rows] : rows;
   if (all.length === 0) return '';
-  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('').replace(/\s+$/, '')).join('\n') + '\n';
+  return goTabwriter(all);
+}
+
+const TAB_WIDTH = 8;
+const PADDING = 1;
+
+/**
+ * Go's tabwriter.Writer.format for tab padding: each line's cells but the last are column cells;
+ * a column's width is computed over each block of consecutive lines that have a cell there, and a
+ * cell is followed by as many tabs as reach that width rounded up to a tab stop.
+ */
+export function goTabwriter(lines: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  let out = '';
+  const textWidth = (s: string): number => [...s].length;
+  const writeLines = (from: number, to: number): void => {
+    for (let i = from; i < to; i++) {
+      const line = lines[i] ?? [];
+      line.forEach((cell, j) => {
+        out += cell;
+        if (j >= widths.length) return;
+        const cellw = Math.ceil(widths[j]! / TAB_WIDTH) * TAB_WIDTH;
+        out += '\t'.repeat(Math.ceil((cellw - textWidth(cell)) / TAB_WIDTH));
+      });
+      out += '\n';
+    }
+  };
+  const format = (from: number, to: number): void => {
+    const column = widths.length;
+    let line0 = from;
+    for (let t = line0; t < to; t++) {
+      if (column >= (lines[t]?.length ?? 0) - 1) continue;
+      writeLines(line0, t);
+      line0 = t;
+      let width = 0;
+      for (; t < to; t++) {
+        const line = lines[t] ?? [];
+        if (column >= line.length - 1) break;
+        width = Math.max(width, textWidth(line[column] ?? '') + PADDING);
+      }
+      widths.push(width);
+      format(line0, t);
+      widths.pop();
+      line0 = t;
+    }
+    writeLines(line0, to);
+  };
+  format(0, lines.length);
+  return out;
 }
 
 export function renderJson(v: unknown, format: Format): string {

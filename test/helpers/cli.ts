@@ -79,3 +79,15 @@ export function makeWorld(prefix = 'capsule-test-'): World {
 export function errorLines(r: RunResult): string[] {
   return r.stderr.split('\n').filter((l) => l.trim() !== '');
 }
+
+/** The cells of a listing line (rkt's tabwriter output): split on runs of tabs, empty cells dropped. */
+export function tabCells(line: string): string[] {
+  return line.split(/\t+/).filter((c) => c !== '');
+}
+
+/** A line as a terminal shows it (tab stops every 8 columns), for checking that columns line up. */
+export function expandTabs(line: string): string {
+  let out = '';
+  for (const ch of line) out += ch === '\t' ? ' '.repeat(8 - (out.length % 8)) : ch;
+  return out;
+}

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorLines, makeWorld, type World } from '../helpers/cli.js';
+import { errorLines, expandTabs, makeWorld, tabCells, type World } from '../helpers/cli.js';
 import { simpleAci } from '../helpers/images.js';
 import { expectedId, fetchInsecure, key64, listJson, storeFiles, writeImage } from '../helpers/store-check.js';
 
@@ -16,7 +16,7 @@ function fileBytes(dir: string): number {
   return n;
 }
 
-const columns = (line: string): string[] => line.trim().split(/\s{2,}/);
+const columns = tabCells;
 
 describe('capsule image list', () => {
   let w: World;
@@ -46,7 +46,7 @@ describe('capsule image list', () => {
     try {
       const r = await e.run(['image', 'list']);
       expect(r.code).toBe(0);
-      expect(columns(r.stdout)).toEqual(['ID', 'NAME', 'SIZE', 'IMPORT TIME', 'LAST USED']);
+      expect(columns(r.stdout.trimEnd())).toEqual(['ID', 'NAME', 'SIZE', 'IMPORT TIME', 'LAST USED']);
       expect(await listJson(e)).toEqual([]);
     } finally {
       e.cleanup();
@@ -67,8 +67,10 @@ describe('capsule image list', () => {
       expect(c[4]).toMatch(/^\d+ (second|minute)s? ago$/);
     }
     // Columns line up: every row's NAME starts where the legend's does.
-    const at = lines[0]!.indexOf('NAME');
-    for (const l of lines.slice(1)) expect(l.slice(at)).toMatch(/^example\.com\//);
+    const at = expandTabs(lines[0]!).indexOf('NAME');
+    for (const l of lines.slice(1)) expect(expandTabs(l).slice(at)).toMatch(/^example\.com\//);
+    // rkt's tabwriter: cells end in tabs, never in spaces.
+    for (const l of lines) expect(l).not.toMatch(/ {2}/);
   });
 
   it('--no-legend drops the header only', async () => {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAPSULE, errorLines, makeWorld, type RunResult, type World } from '../helpers/cli.js';
+import { CAPSULE, errorLines, expandTabs, makeWorld, tabCells, type RunResult, type World } from '../helpers/cli.js';
 import { fakePod, fakeUuid, imageIdOf, lockFileOf, lockHolders } from './pods-fixtures.js';
 
 /** list, status, cat-manifest and logs through the real CLI, on pods made by hand on disk. */
@@ -16,13 +16,13 @@ beforeAll(() => {
 afterAll(() => w.cleanup());
 
 const lines = (s: string): string[] => s.split('\n').filter((l) => l !== '');
-const cols = (l: string): string[] => l.trim().split(/\s{2,}/);
+const cols = tabCells;
 
 describe('capsule list', () => {
   it('no pods: just the legend, or nothing with --no-legend; JSON: []', async () => {
     const r = await run(['list']);
     expect(r.code, r.stderr).toBe(0);
-    expect(lines(r.stdout)).toEqual(['UUID  APP  IMAGE NAME  STATE  CREATED  STARTED  NETWORKS']);
+    expect(lines(r.stdout)).toEqual(['UUID\tAPP\tIMAGE NAME\tSTATE\tCREATED\tSTARTED\tNETWORKS']);
     expect((await run(['list', '--no-legend'])).stdout).toBe('');
     expect(JSON.parse((await run(['list', '--format', 'json'])).stdout)).toEqual([]);
   });
@@ -45,10 +45,10 @@ describe('capsule list', () => {
     const [legend, first, second] = lines(r.stdout);
     expect(cols(legend!)).toEqual(['UUID', 'APP', 'IMAGE NAME', 'STATE', 'CREATED', 'STARTED', 'NETWORKS']);
     expect(cols(first!)).toEqual([uuid.slice(0, 8), 'redis', 'registry-1.docker.io/library/redis:3.2', 'exited', '7 minutes ago', '5 minutes ago', 'default:ip4=172.16.28.7']);
-    expect(second!.startsWith(' ')).toBe(true);
+    expect(second!.startsWith('\t')).toBe(true);
     expect(cols(second!)).toEqual(['etcd', 'coreos.com/etcd:v2.0.0']);
     // Columns line up with the legend.
-    expect(second!.indexOf('etcd')).toBe(legend!.indexOf('APP'));
+    expect(expandTabs(second!).indexOf('etcd')).toBe(expandTabs(legend!).indexOf('APP'));
   });
 
   it('--full: whole UUID, IMAGE ID column (19 chars), absolute times', async () => {

@@ -155,7 +155,7 @@ describe.skipIf(skip !== null)(`pod commands as an unprivileged user (uid ${NOBO
   };
   const listed = (stdout: string): Record<string, string> =>
     Object.fromEntries(stdout.split('\n').slice(1).filter(Boolean).map((l) => {
-      const f = l.split(/\s{2,}/);
+      const f = l.split(/\t+/);
       return [f[0] ?? '', f[3] ?? ''];
     }));
 

@@ -1,20 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import { humanAgo, humanSize, longTime, renderJson, renderTable } from '../../../src/cli/table.js';
 
-describe('renderTable', () => {
-  it('aligns columns two spaces apart with a legend, no trailing spaces', () => {
+describe('renderTable (Go tabwriter as rkt used it: tabs, tab stops of 8, padding 1)', () => {
+  it('pads every column but the last with tabs up to a common tab stop', () => {
     const out = renderTable(['ID', 'NAME', 'SIZE'], [['sha512-aa', 'example.com/a', '1KiB'], ['sha512-bbbb', 'b', '10MiB']], true);
-    expect(out).toBe(['ID           NAME           SIZE', 'sha512-aa    example.com/a  1KiB', 'sha512-bbbb  b              10MiB', ''].join('\n'));
+    expect(out).toBe(['ID\t\tNAME\t\tSIZE', 'sha512-aa\texample.com/a\t1KiB', 'sha512-bbbb\tb\t\t10MiB', ''].join('\n'));
+  });
+  it('cells split on tabs give the cells back, empty ones included, when nothing is wider than a tab stop', () => {
+    const out = renderTable(['A', 'B', 'C'], [['x', '', 'z']], true);
+    expect(out).toBe('A\tB\tC\nx\t\tz\n');
+    expect(out.split('\n')[1]?.split('\t')).toEqual(['x', '', 'z']);
+  });
+  it('a 7-character cell takes one tab, an 8-character cell a tab after the next stop', () => {
+    expect(renderTable(['1234567', 'x'], [], true)).toBe('1234567\tx\n');
+    expect(renderTable(['12345678', 'x'], [['a', 'y']], true)).toBe('12345678\tx\na\t\ty\n');
   });
   it('without a legend prints rows only, widths from the rows', () => {
-    expect(renderTable(['A-LONG-HEADER', 'B'], [['x', 'y']], false)).toBe('x  y\n');
+    expect(renderTable(['A-LONG-HEADER', 'B'], [['x', 'y']], false)).toBe('x\ty\n');
   });
   it('an empty table is the legend alone, or nothing', () => {
-    expect(renderTable(['ID', 'NAME'], [], true)).toBe('ID  NAME\n');
+    expect(renderTable(['ID', 'NAME'], [], true)).toBe('ID\tNAME\n');
     expect(renderTable(['ID', 'NAME'], [], false)).toBe('');
   });
-  it('an empty last cell leaves no trailing whitespace', () => {
-    expect(renderTable(['A', 'B'], [['x', '']], true)).toBe('A  B\nx\n');
+  it('an empty last cell leaves nothing after the last tab', () => {
+    expect(renderTable(['A', 'B'], [['x', '']], true)).toBe('A\tB\nx\t\n');
+  });
+  it('widths count characters, not bytes', () => {
+    expect(renderTable(['ééééééé', 'x'], [], true)).toBe('ééééééé\tx\n');
   });
 });
 
