@@ -7,6 +7,7 @@ import { TreeWriter } from '../aci/tree-writer.js';
 import { CapsuleError } from '../errors/capsule-error.js';
 import { imageIdFromHex, type ImageId } from '../spec/image-id.js';
 import type { Dependency, ImageManifest } from '../spec/image-manifest.js';
+import { checkRunnablePlatform, type Platform } from '../spec/os-arch.js';
 import { DependencyMissing, resolveStoredDependency } from '../store/dependencies.js';
 import { labelsOf, upsertImage } from '../store/image-index.js';
 import { blobPath } from '../store/layout.js';
@@ -37,6 +38,8 @@ export interface ImportOptions {
   expectedName?: string;
   /** When fetched by name with labels: each must be in the manifest with that value (rkt's checks). */
   expectedLabels?: Record<string, string>;
+  /** The image is fetched to run on this platform: its os and arch labels must name it (not set for dependencies). */
+  platform?: Platform;
   /** Fetches a dependency the store lacks (by name, through discovery); without it a missing one fails. */
   fetchDependency?: (dep: Dependency) => Promise<void>;
   latest?: boolean;
@@ -103,6 +106,7 @@ export async function importAci(store: Store, src: ImportSource, opts: ImportOpt
     }
 
     if (opts.expectedLabels) checkRequestedLabels(opts.expectedLabels, manifest);
+    if (opts.platform) checkRunnablePlatform(labelsOf(manifest), opts.platform);
 
     // Dependencies come from the store (fetched first when a fetcher is given); a missing one
     // fails the import before anything is committed.

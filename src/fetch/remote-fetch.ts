@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { CapsuleError, errorChain } from '../errors/capsule-error.js';
 import type { Dependency } from '../spec/image-manifest.js';
+import type { Platform } from '../spec/os-arch.js';
 import { getImage } from '../store/image-index.js';
 import { getRemote, isFresh, upsertRemote, type RemoteRecord } from '../store/remote-index.js';
 import type { Store } from '../store/store.js';
@@ -29,6 +30,8 @@ export interface RemoteFetchOptions {
   trustedKeys: () => StoredKey[];
   expectedName?: string;
   expectedLabels?: Record<string, string>;
+  /** See ImportOptions.platform. */
+  platform?: Platform;
   latest?: boolean;
   fetchDependency?: (dep: Dependency) => Promise<void>;
   now?: () => number;
@@ -197,6 +200,7 @@ async function download(store: Store, http: HttpClient, url: string, paths: Down
         trustedKeys: signature === undefined ? [] : o.trustedKeys(),
         ...(o.expectedName !== undefined ? { expectedName: o.expectedName } : {}),
         ...(o.expectedLabels ? { expectedLabels: o.expectedLabels } : {}),
+        ...(o.platform ? { platform: o.platform } : {}),
         ...(o.latest !== undefined ? { latest: o.latest } : {}),
         ...(o.fetchDependency ? { fetchDependency: o.fetchDependency } : {}),
       },

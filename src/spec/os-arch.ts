@@ -19,3 +19,21 @@ export function hostOsArch(): { os: string; arch: string } {
   const map: Record<string, string> = { x64: 'amd64', arm64: 'aarch64', ia32: 'i386', ppc64: 'ppc64le', s390x: 's390x', arm: 'armv7l' };
   return { os: process.platform, arch: map[process.arch] ?? process.arch };
 }
+
+export interface Platform {
+  os: string;
+  arch: string;
+}
+
+/**
+ * An image meant to run here must say so: rkt refuses an app image whose manifest lacks the `os`
+ * or `arch` label, or names another os or arch than the host's (stage0 prepareAppImage; its
+ * messages). Dependencies are not checked (appc: no labels means os/arch-independent content).
+ */
+export function checkRunnablePlatform(labels: { os?: string | undefined; arch?: string | undefined }, host: Platform): void {
+  const { os, arch } = labels;
+  if (os === undefined) throw new CapsuleError('bad-platform', 'missing os label in the image manifest');
+  if (arch === undefined) throw new CapsuleError('bad-platform', 'missing arch label in the image manifest');
+  if (os !== host.os) throw new CapsuleError('bad-platform', `bad os ${JSON.stringify(os)} (must be one of: ${host.os})`);
+  if (arch !== host.arch) throw new CapsuleError('bad-platform', `bad arch ${JSON.stringify(arch)} for ${os} (must be one of: ${host.arch})`);
+}

@@ -4,6 +4,7 @@ import type { GlobalOptions } from '../config/global-options.js';
 import { CapsuleError } from '../errors/capsule-error.js';
 import { parseImageIdPrefix } from '../spec/image-id.js';
 import { parseNameRef } from '../spec/image-ref.js';
+import { hostOsArch } from '../spec/os-arch.js';
 import { findByIdPrefix } from '../store/image-index.js';
 import type { Store } from '../store/store.js';
 import { classifyImageArg } from './image-arg.js';
@@ -27,7 +28,11 @@ const isRegularFile = (p: string): boolean => {
   }
 };
 
-/** Resolves one image argument to an image in the store: IDs and names from the store, files imported, URLs and names fetched. */
+/**
+ * Resolves one image argument to an image in the store: IDs and names from the store, files
+ * imported, URLs and names fetched. What is imported must be an image for this host (os and arch
+ * labels); its dependencies need not be.
+ */
 export async function fetchImage(store: Store, req: FetchRequest, policy: PullPolicy, g: GlobalOptions, hooks: FetchHooks, remote: RemoteSession): Promise<Fetched> {
   const a = classifyImageArg(req.arg, isRegularFile);
   switch (a.kind) {
@@ -43,11 +48,11 @@ export async function fetchImage(store: Store, req: FetchRequest, policy: PullPo
     case 'name': {
       const ref = parseNameRef(a.value);
       const { fetchName } = await import('./fetch-remote.js');
-      return fetchName(store, remote, ref.name, ref.labels, policy, hooks);
+      return fetchName(store, remote, ref.name, ref.labels, policy, hooks, [], hostOsArch());
     }
     case 'url': {
       const { fetchUrl } = await import('./fetch-remote.js');
-      return fetchUrl(store, remote, a.url, req.signature, policy, hooks);
+      return fetchUrl(store, remote, a.url, req.signature, policy, hooks, hostOsArch());
     }
     case 'docker':
       throw new CapsuleError('unsupported', `unable to fetch docker image ${JSON.stringify(a.ref)}: Docker registries are not supported by this build yet`);
@@ -79,7 +84,7 @@ async function fetchFile(store: Store, file: string, signature: string | undefin
     const r = await importAci(
       store,
       { data: stream as AsyncIterable<Buffer>, signature: armored, label: file, size },
-      { trustedKeys: armored === undefined ? [] : listTrustedKeys(keystoreRoots(g.systemConfig, g.localConfig)), onRawBytes: (n) => bar.add(n) },
+      { trustedKeys: armored === undefined ? [] : listTrustedKeys(keystoreRoots(g.systemConfig, g.localConfig)), onRawBytes: (n) => bar.add(n), platform: hostOsArch() },
     );
     reportSigner(hooks, r.signer);
     return { id: r.id, manifest: r.manifest };

@@ -4,6 +4,7 @@ import { fetchRemoteImage, type RemotePolicy } from '../fetch/remote-fetch.js';
 import { parseImageId } from '../spec/image-id.js';
 import type { Dependency } from '../spec/image-manifest.js';
 import { formatNameRef } from '../spec/image-ref.js';
+import type { Platform } from '../spec/os-arch.js';
 import { findByName, getImage } from '../store/image-index.js';
 import type { Store } from '../store/store.js';
 import { keystoreRoots, listTrustedKeys } from '../verify/keystore.js';
@@ -23,14 +24,14 @@ function fetched(store: Store, id: string): Fetched {
 }
 
 /** `https://…/x.aci` (signature at `…/x.aci.asc` or --signature FILE). */
-export async function fetchUrl(store: Store, s: RemoteSession, url: string, signatureFile: string | undefined, policy: RemotePolicy, hooks: FetchHooks): Promise<Fetched> {
+export async function fetchUrl(store: Store, s: RemoteSession, url: string, signatureFile: string | undefined, policy: RemotePolicy, hooks: FetchHooks, platform?: Platform): Promise<Fetched> {
   const verify = !s.g.insecure.has('image');
   if (!verify) hooks.warn('image signature verification has been disabled');
   const r = await fetchRemoteImage(
     store,
     s.http,
     url,
-    { policy, verify, trustedKeys: trusted(s.g), ...(signatureFile !== undefined ? { signatureFile } : {}), fetchDependency: (dep) => fetchDependency(store, s, dep, hooks, []) },
+    { policy, verify, trustedKeys: trusted(s.g), ...(signatureFile !== undefined ? { signatureFile } : {}), ...(platform ? { platform } : {}), fetchDependency: (dep) => fetchDependency(store, s, dep, hooks, []) },
     hooks,
   );
   reportSigner(hooks, r.result?.signer);
@@ -40,9 +41,10 @@ export async function fetchUrl(store: Store, s: RemoteSession, url: string, sign
 /**
  * `name[:version][,label=value…]` through appc discovery (rkt's flow): keys for the name's prefix
  * are discovered and trusted first when none is trusted yet, then the image is fetched from the
- * first endpoint, and its manifest name and labels must be what was asked for.
+ * first endpoint, and its manifest name and labels must be what was asked for. With `platform`
+ * (an image to run, not a dependency) its os and arch labels must name the host.
  */
-export async function fetchName(store: Store, s: RemoteSession, name: string, labels: Record<string, string>, policy: RemotePolicy, hooks: FetchHooks, stack: string[] = []): Promise<Fetched> {
+export async function fetchName(store: Store, s: RemoteSession, name: string, labels: Record<string, string>, policy: RemotePolicy, hooks: FetchHooks, stack: string[] = [], platform?: Platform): Promise<Fetched> {
   if (policy !== 'update' && store.exists) {
     const r = findByName(store.db, name, labels);
     if (r) {
@@ -73,6 +75,7 @@ export async function fetchName(store: Store, s: RemoteSession, name: string, la
       signatureUrl: ep.asc,
       expectedName: name,
       expectedLabels: labels,
+      ...(platform ? { platform } : {}),
       latest: labels.version === undefined,
       fetchDependency: (dep) => fetchDependency(store, s, dep, hooks, [...stack, name]),
     },

@@ -3,8 +3,9 @@ import path from 'node:path';
 import type { GlobalOptions } from '../config/global-options.js';
 import { CapsuleError } from '../errors/capsule-error.js';
 import type { ImageManifest } from '../spec/image-manifest.js';
+import { checkRunnablePlatform, hostOsArch } from '../spec/os-arch.js';
 import { findRenderedTree } from '../store/tree-lookup.js';
-import { getImage } from '../store/image-index.js';
+import { getImage, labelsOf } from '../store/image-index.js';
 import type { Store } from '../store/store.js';
 import { fetchImage } from './fetch-image.js';
 import type { RemoteSession } from './fetch-remote.js';
@@ -21,9 +22,13 @@ export interface PodImage {
   rootfs: string;
 }
 
-/** Resolves (fetching what is missing, like rkt: ID, file, URL, name) and renders one image. */
+/**
+ * Resolves (fetching what is missing, like rkt: ID, file, URL, name) and renders one image. An
+ * image already in the store must be for this host too (rkt's prepareAppImage checks).
+ */
 export async function loadPodImage(store: Store, arg: string, signature: string | undefined, policy: PullPolicy, g: GlobalOptions, hooks: FetchHooks, remote: RemoteSession): Promise<PodImage> {
   const f = await fetchImage(store, { arg, ...(signature ? { signature } : {}) }, policy, g, hooks, remote);
+  checkRunnablePlatform(labelsOf(f.manifest), hostOsArch());
   const rec = getImage(store.db, f.id);
   if (!rec) throw new CapsuleError('image-missing', `image ${f.id} vanished from the store`);
   const { tree, rootfs } = findRenderedTree(store, rec) ?? (await (await import('../store/ensure-tree.js')).ensureTree(store, rec));

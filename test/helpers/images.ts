@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { hostOsArch } from '../../src/spec/os-arch.js';
 import { END_OF_ARCHIVE, encodeHeader, padding, type TarHeaderFields } from '../../src/aci/tar-writer.js';
 import { CAPSULE, ROOT } from './cli.js';
 
@@ -47,8 +48,21 @@ export function rawTar(entries: RawEntry[], opts: { gzip?: boolean; trailer?: Bu
   return opts.gzip ? zlib.gzipSync(tar) : tar;
 }
 
+/** The host's os and arch labels: an image without them is refused at fetch and at run (rkt). */
+export const PLATFORM_LABELS: ReadonlyArray<{ name: string; value: string }> = [
+  { name: 'os', value: hostOsArch().os },
+  { name: 'arch', value: hostOsArch().arch },
+];
+
+/** `labels` with the host's os and arch added where they are missing. */
+export function withPlatform(labels: ReadonlyArray<{ name: string; value: string }> = []): Array<{ name: string; value: string }> {
+  return [...PLATFORM_LABELS.filter((p) => !labels.some((l) => l.name === p.name)), ...labels];
+}
+
+/** An image manifest for the host (os and arch labels always there; `extra.labels` are added to them). */
 export function manifestJson(name: string, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({ acKind: 'ImageManifest', acVersion: '0.8.11', name, labels: [{ name: 'os', value: 'linux' }], ...extra });
+  const labels = withPlatform(Array.isArray(extra.labels) ? (extra.labels as Array<{ name: string; value: string }>) : []);
+  return JSON.stringify({ acKind: 'ImageManifest', acVersion: '0.8.11', name, ...extra, labels });
 }
 
 /** A minimal valid ACI: rootfs/ plus the given entries and a manifest named `name`. */

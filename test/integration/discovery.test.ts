@@ -11,9 +11,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { errorLines, type World } from '../helpers/cli.js';
 import { makeGpgHome, type GpgHome } from '../helpers/gpg.js';
 import { serveFile, startServer, status, type TestServer } from '../helpers/https-server.js';
-import { key64, listJson } from '../helpers/store-check.js';
+import { rawTar } from '../helpers/images.js';
+import { expectedId, key64, listJson } from '../helpers/store-check.js';
 import { testCa } from '../helpers/test-ca.js';
-import { expectFetched, expectFetchFailed, expectNothingStored, remoteWorld, serveImage, signedImage, SIGNER_UID, type SignedImage } from './remote-fixtures.js';
+import { expectFetched, expectFetchFailed, expectNothingStored, remoteWorld, serveImage, signBytes, signedImage, SIGNER_UID, type SignedImage } from './remote-fixtures.js';
 
 const ca = testCa();
 let server: TestServer | undefined;
@@ -156,6 +157,31 @@ describe.skipIf(!server)('fetch by name', () => {
     ].sort());
     expect(requests()).toContain('/base?ac-discovery=1 200');
     expect(requests()).toContain(`/images/localhost/base-3.0-linux-${ARCH}.aci 200`);
+  });
+
+  it('a dependency needs no os/arch labels, but it cannot be fetched or run as an app itself', async () => {
+    const w = world();
+    s().route('/data', serveFile(Buffer.from(page('localhost/data'))));
+    s().route('/usesdata', serveFile(Buffer.from(page('localhost/usesdata'))));
+    // A data-only image: appc reads no os/arch labels as "independent of the platform".
+    const manifest = JSON.stringify({ acKind: 'ImageManifest', acVersion: '0.8.11', name: 'localhost/data', labels: [{ name: 'version', value: '1.0' }], app: { exec: ['/bin/true'], user: '0', group: '0' } });
+    const aci = rawTar([{ path: 'rootfs/', type: 'Directory' }, { path: 'rootfs/data', body: 'shared\n' }, { path: 'manifest', body: manifest }], { gzip: true });
+    const data: SignedImage = { name: 'localhost/data', aci, asc: signBytes(gpg, scratch, aci, fpr), id: expectedId(aci), short: expectedId(aci).slice(0, 'sha512-'.length + 32) };
+    serveAt('localhost/data', '1.0', data);
+    const top = named('localhost/usesdata', '1.0', { dependencies: [{ imageName: 'localhost/data', labels: [{ name: 'version', value: '1.0' }] }] });
+    serveAt('localhost/usesdata', '1.0', top);
+    const own = await w.run(['fetch', '--pull-policy=update', 'localhost/data:1.0']);
+    expect(own.code, own.stderr).toBe(254);
+    expect(errorLines(own).at(-1)).toMatch(/^fetch: .*missing os label in the image manifest$/);
+    const r = await w.run(['fetch', 'localhost/usesdata:1.0']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await listJson(w)).map((i) => i.name).sort()).toEqual(['localhost/data', 'localhost/usesdata']);
+    if (process.getuid?.() === 0) {
+      // In the store by ID, it is still no app image for this host (rkt checks at run).
+      const run = await w.run(['run', data.short]);
+      expect(run.code, run.stderr).toBe(254);
+      expect(errorLines(run)).toEqual([expect.stringMatching(/^run: .*missing os label in the image manifest$/)]);
+    }
   });
 
   it('--pull-policy=never by name uses only the store', async () => {

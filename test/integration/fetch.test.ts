@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorLines, makeWorld, type World } from '../helpers/cli.js';
-import { rawTar, sampleImage, simpleAci } from '../helpers/images.js';
+import { manifestJson, rawTar, sampleImage, simpleAci } from '../helpers/images.js';
 import { expectedId, fetchInsecure, key64, listJson, short32, storeFiles, writeImage } from '../helpers/store-check.js';
 
 const compress = (tool: 'bzip2' | 'xz', data: Buffer): Buffer => execFileSync(tool, ['-c'], { input: data, maxBuffer: 64 * 2 ** 20 });
@@ -93,7 +93,7 @@ describe('capsule fetch (local files)', () => {
 
   it('a plain tar with trailing zero blocks keeps them: the ID covers every byte', async () => {
     const w = world();
-    const tar = rawTar([{ path: 'rootfs/', type: 'Directory' }, { path: 'manifest', body: JSON.stringify({ acKind: 'ImageManifest', acVersion: '0.8.11', name: 'example.com/padded' }) }], {
+    const tar = rawTar([{ path: 'rootfs/', type: 'Directory' }, { path: 'manifest', body: manifestJson('example.com/padded') }], {
       trailer: Buffer.alloc(8192),
     });
     const r = await fetchInsecure(w, ['--full', writeImage(w, 'padded.img', tar)]);

@@ -3,9 +3,10 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorLines, makeWorld, type World } from '../helpers/cli.js';
+import { PLATFORM_LABELS } from '../helpers/images.js';
 import { expectedId, fetchInsecure, short32 } from '../helpers/store-check.js';
 
-const base = { acKind: 'ImageManifest', acVersion: '0.8.11', name: 'example.com/built', labels: [{ name: 'os', value: 'linux' }] };
+const base = { acKind: 'ImageManifest', acVersion: '0.8.11', name: 'example.com/built', labels: [...PLATFORM_LABELS] };
 const app = { exec: ['/bin/true'], user: '0', group: '0' };
 
 describe('capsule image build', () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorLines, makeWorld, type World } from '../helpers/cli.js';
+import { hostOsArch } from '../../src/spec/os-arch.js';
 import { rawTar } from '../helpers/images.js';
 import { expectedId, fetchInsecure, writeImage } from '../helpers/store-check.js';
 
@@ -8,7 +9,7 @@ const MANIFEST_TEXT = `{
     "acVersion": "0.8.11",
     "acKind":    "ImageManifest",
     "name": "example.com/cat",
-    "labels": [ {"name": "version", "value": "3.1"}, {"name": "os", "value": "linux"} ],
+    "labels": [ {"name": "version", "value": "3.1"}, {"name": "os", "value": "linux"}, {"name": "arch", "value": "${hostOsArch().arch}"} ],
     "app": { "exec": ["/bin/true"], "user": "0", "group": "0",
              "environment": [{"name": "GREETING", "value": "h\\u00e9llo"}] },
     "annotations": [{"name": "authors", "value": "cat test"}]

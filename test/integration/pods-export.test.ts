@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorLines, makeWorld, type RunResult, type World } from '../helpers/cli.js';
-import { simpleAci } from '../helpers/images.js';
+import { PLATFORM_LABELS, simpleAci } from '../helpers/images.js';
 import { expectedId, fetchInsecure, writeImage } from '../helpers/store-check.js';
 import { fakePod, holdLock } from './pods-fixtures.js';
 
@@ -74,7 +74,8 @@ describe('capsule export', () => {
   });
 
   it("the stored image's manifest is used while the image is still in the store", async () => {
-    const plain = simpleAci('example.com/stored', [], { labels: [{ name: 'os', value: 'linux' }, { name: 'version', value: '7' }] });
+    const labels = [...PLATFORM_LABELS, { name: 'version', value: '7' }];
+    const plain = simpleAci('example.com/stored', [], { labels });
     expect((await fetchInsecure(w, [writeImage(w, 'stored.aci', plain)])).code).toBe(0);
     const { uuid } = exitedPod({ imageId: expectedId(plain) });
     const out = path.join(w.base, 'stored-export.aci');
@@ -82,7 +83,7 @@ describe('capsule export', () => {
     expect(r.code, r.stderr).toBe(0);
     const m = JSON.parse(fs.readFileSync(path.join(unpack(out), 'manifest'), 'utf8')) as Record<string, unknown>;
     expect(m.name).toBe('example.com/stored');
-    expect(m.labels).toEqual([{ name: 'os', value: 'linux' }, { name: 'version', value: '7' }]);
+    expect(m.labels).toEqual(labels);
     expect(m).not.toHaveProperty('dependencies');
   });
 

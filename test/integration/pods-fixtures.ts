@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach } from 'vitest';
 import type { PodRuntime } from '../../src/stage1/contract.js';
 import type { World } from '../helpers/cli.js';
+import { PLATFORM_LABELS } from '../helpers/images.js';
 
 /** Pods made by hand on disk (what run/prepare and stage1 would leave), for the pod commands' tests. */
 
@@ -66,7 +67,7 @@ export function fakePod(dataDir: string, where: FakePodDir, o: FakePod = {}): { 
         acVersion: '0.8.11',
         apps: apps.map((a, i) => ({
           name: a.name,
-          image: { name: a.image ?? `example.com/${a.name}`, id: a.imageId ?? imageIdOf(i + 1), labels: [{ name: 'os', value: 'linux' }, ...(a.version ? [{ name: 'version', value: a.version }] : [])] },
+          image: { name: a.image ?? `example.com/${a.name}`, id: a.imageId ?? imageIdOf(i + 1), labels: [...PLATFORM_LABELS, ...(a.version ? [{ name: 'version', value: a.version }] : [])] },
           app: { exec: ['/bin/true'], user: '0', group: '0' },
         })),
         volumes: [],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseLabels } from '../../../src/spec/image-manifest.js';
-import { hostOsArch, validateOsArch, VALID_OS_ARCH } from '../../../src/spec/os-arch.js';
+import { checkRunnablePlatform, hostOsArch, validateOsArch, VALID_OS_ARCH } from '../../../src/spec/os-arch.js';
 
 describe('os/arch labels (appc ValidOSArch)', () => {
   const good: [string, string | undefined][] = [
@@ -55,4 +55,22 @@ describe('labels', () => {
     expect(() => parseLabels({ os: 'linux' })).toThrow(/^labels: must be a list/);
     expect(() => parseLabels(['os=linux'])).toThrow(/^labels\[0\]: must be an object/);
   });
+});
+
+describe('checkRunnablePlatform (rkt: app images must name the host os and arch)', () => {
+  const host = { os: 'linux', arch: 'amd64' };
+  const cases: Array<[Record<string, string>, string | null]> = [
+    [{ os: 'linux', arch: 'amd64' }, null],
+    [{ arch: 'amd64' }, 'missing os label in the image manifest'],
+    [{ os: 'linux' }, 'missing arch label in the image manifest'],
+    [{}, 'missing os label in the image manifest'],
+    [{ os: 'freebsd', arch: 'amd64' }, 'bad os "freebsd" (must be one of: linux)'],
+    [{ os: 'linux', arch: 'aarch64' }, 'bad arch "aarch64" for linux (must be one of: amd64)'],
+  ];
+  for (const [labels, want] of cases) {
+    it(`${JSON.stringify(labels)} → ${want ?? 'ok'}`, () => {
+      if (want === null) expect(() => checkRunnablePlatform(labels, host)).not.toThrow();
+      else expect(() => checkRunnablePlatform(labels, host)).toThrow(want);
+    });
+  }
 });
