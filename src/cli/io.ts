@@ -31,11 +31,15 @@ export function processIo(): Io {
       const { createInterface } = await import('node:readline');
       rl ??= createInterface({ input: process.stdin, terminal: false });
       lines ??= rl[Symbol.asyncIterator]();
+      rl.resume();
       const r = await lines.next();
       if (r.done) {
         rl.close();
         return null;
       }
+      // Stop reading between questions: a reading terminal keeps Node running after the last
+      // answer until end of input (^D).
+      rl.pause();
       return r.value;
     },
   };

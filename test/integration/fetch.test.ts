@@ -144,3 +144,43 @@ describe('capsule fetch (local files)', () => {
     expect(hit.stdout.trim()).toBe(key64(id));
   });
 });
+
+describe("rkt's deprecated fetch --store-only / --no-store", () => {
+  let w: World;
+  let file: string;
+  beforeAll(() => {
+    w = makeWorld('capsule-pc-fetch-');
+    file = writeImage(w, 'dep.aci', simpleAci('example.com/pc-dep', [{ path: 'rootfs/x', body: 'x' }]));
+  });
+  afterAll(() => w.cleanup());
+
+  it('--store-only means --pull-policy=never, with a warning', async () => {
+    const missing = await w.run(['--insecure-options=image', 'fetch', '--store-only', 'example.com/pc-dep']);
+    expect(missing.code).toBe(254);
+    expect(missing.stderr).toContain('fetch: warning: --store-only is deprecated: use --pull-policy=never');
+    // By name from the store only: no discovery was tried.
+    expect(missing.stderr).not.toMatch(/discovery|https:/);
+    const fetched = await fetchInsecure(w, [file]);
+    expect(fetched.code, fetched.stderr).toBe(0);
+    const stored = await w.run(['--insecure-options=image', 'fetch', '--store-only', 'example.com/pc-dep']);
+    expect(stored.code, stored.stderr).toBe(0);
+    expect(stored.stdout.trim()).toBe(fetched.stdout.trim());
+  });
+
+  it('--no-store means --pull-policy=update, with a warning', async () => {
+    const r = await w.run(['--insecure-options=image', 'fetch', '--no-store', file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('fetch: warning: --no-store is deprecated: use --pull-policy=update');
+  });
+
+  it('both, or one with --pull-policy, is refused in one line', async () => {
+    for (const [args, msg] of [
+      [['--store-only', '--no-store'], 'fetch: both --store-only and --no-store specified'],
+      [['--store-only', '--pull-policy=new'], 'fetch: --store-only and --pull-policy are mutually exclusive (--store-only means --pull-policy=never)'],
+    ] as const) {
+      const r = await w.run(['--insecure-options=image', 'fetch', ...args, file]);
+      expect(r.code).toBe(254);
+      expect(errorLines(r)).toEqual([msg]);
+    }
+  });
+});

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CAPSULE, makeWorld, type World } from '../helpers/cli.js';
 import { makeGpgHome, type GpgHome } from '../helpers/gpg.js';
+import { onPty } from '../helpers/pty.js';
 import { lower } from './verify-fixtures.js';
 
 /** Without util-linux `script` there is no honest way to give the CLI a terminal: the tests are skipped. */
@@ -83,4 +84,27 @@ describe.skipIf(!hasScript)('fingerprint review on a terminal', () => {
     expect(r.text).toContain(`not trusting ${JSON.stringify(pub)}`);
     expect(fs.existsSync(stored)).toBe(false);
   });
+});
+
+describe('the review ends the command at once: no reading the terminal until ^D', () => {
+  function setup(): { w: World; pub: string } {
+    const w = makeWorld('capsule-pc-review-');
+    worlds.push(w);
+    return { w, pub: gpg.exportPublic(fpr, path.join(w.base, 'key.pub')) };
+  }
+  const prompt = 'Are you sure you want to trust this key (yes/no)?';
+  for (const [answer, outcome] of [
+    ['yes\n', 'Added key for prefix'],
+    ['no\n', 'not trusting'],
+    ['maybe\nyes\n', 'Added key for prefix'],
+    ['maybe\nno\n', 'not trusting'],
+  ] as const) {
+    it(`after ${JSON.stringify(answer)} the command exits without end of input`, async () => {
+      const { w, pub } = setup();
+      const r = await onPty([CAPSULE, ...w.flags, 'trust', '--prefix', 'example.com/capsule', pub], { input: answer, waitFor: prompt });
+      expect(r.hung, r.text).toBe(false);
+      expect(r.code, r.text).toBe(0);
+      expect(r.text).toContain(outcome);
+    });
+  }
 });

@@ -167,3 +167,49 @@ describe('where the signature comes from', () => {
     await expectAccepted(w, ['fetch', img], uids.ed);
   });
 });
+
+describe('--signature: one file per flag, in rkt\'s spelling and before the images', () => {
+  /** Two images, each signed into a file that is not IMAGE.asc, and the key trusted. */
+  async function twoSigned(): Promise<{ w: World; a: string; b: string; sa: string; sb: string }> {
+    const w = world();
+    const a = placeImage(w, busybox, 'a.aci');
+    const b = placeImage(w, simpleAci('example.com/capsule/other'), 'b.aci');
+    const sa = gpg.sign(a, fpr.ed, { out: path.join(w.base, 'sig-a') });
+    const sb = gpg.sign(b, fpr.ed, { out: path.join(w.base, 'sig-b') });
+    await trustKey(w, ['--prefix', 'example.com/capsule'], gpg.exportPublic(fpr.ed, path.join(w.base, 'ed.pub')));
+    return { w, a, b, sa, sb };
+  }
+  const ids = (stdout: string): string[] => stdout.trim().split('\n');
+
+  it('fetch --signature F IMAGE: the flag does not swallow the image', async () => {
+    const { w, a, sa } = await twoSigned();
+    const r = await w.run(['fetch', '--signature', sa, a]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(ids(r.stdout)).toHaveLength(1);
+  });
+
+  it("rkt's: fetch A --signature FA B --signature FB", async () => {
+    const { w, a, b, sa, sb } = await twoSigned();
+    const r = await w.run(['fetch', a, '--signature', sa, b, '--signature', sb]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(ids(r.stdout)).toHaveLength(2);
+  });
+
+  it('fetch --signature FA --signature FB A B: one per image, in order', async () => {
+    const { w, a, b, sa, sb } = await twoSigned();
+    const r = await w.run(['fetch', '--signature', sa, '--signature', sb, a, b]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(ids(r.stdout)).toHaveLength(2);
+    // In the wrong order each signature is over the other image: refused, nothing stored.
+    const v = await twoSigned();
+    await expectRejected(v.w, ['fetch', '--signature', v.sb, '--signature', v.sa, v.a, v.b], /did not match/);
+  });
+
+  it('a count that does not match the images is refused before anything is fetched', async () => {
+    const { w, a, b, sa } = await twoSigned();
+    const r = await w.run(['fetch', '--signature', sa, a, b]);
+    expect(r.code).toBe(254);
+    expect(errorLines(r)).toEqual(['fetch: --signature given 1 time(s) before 2 image(s): give one per image, in order, or each one after its image']);
+    await expectNothingStored(w);
+  });
+});

@@ -1,52 +1,55 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors/capsule-error.js';
+import { commandArgv } from '../command-argv.js';
 import { makeCtx } from '../context.js';
 import type { Io } from '../io.js';
-import { progressBar } from '../progress.js';
-import { keyReviewer } from './trust.js';
-import { parsePullPolicy } from '../../stage0/pull-policy.js';
+import { fetchHooks } from './run.js';
+import { pairSignatures } from '../../stage0/fetch-args.js';
+import { parsePullPolicy, type PullPolicy } from '../../stage0/pull-policy.js';
 import { shortImageId } from '../../spec/image-id.js';
 
-interface FetchFlags { signature?: string[]; full?: boolean; pullPolicy: string }
+/** `store` is commander's name for `--no-store` (false when given). */
+interface FetchFlags { signature?: string[]; full?: boolean; pullPolicy: string; storeOnly?: boolean; store?: boolean }
 
-/** The command line as given: commander drops `--` from operands, so look at the raw argv. */
-function rawArgs(cmd: Command): string[] {
-  let root = cmd;
-  while (root.parent) root = root.parent;
-  const raw = (root as unknown as { rawArgs?: unknown }).rawArgs;
-  return Array.isArray(raw) ? raw.filter((a): a is string => typeof a === 'string') : [];
+/** `--pull-policy`, or what rkt's deprecated `--store-only` / `--no-store` mean (with a warning). */
+function pullPolicyOf(cmd: Command, f: FetchFlags, warn: (m: string) => void): PullPolicy {
+  const noStore = f.store === false;
+  if (f.storeOnly && noStore) throw new UsageError('both --store-only and --no-store specified');
+  const explicit = cmd.getOptionValueSource('pullPolicy') === 'cli';
+  for (const [on, flag, policy] of [[f.storeOnly, '--store-only', 'never'], [noStore, '--no-store', 'update']] as const) {
+    if (!on) continue;
+    if (explicit) throw new UsageError(`${flag} and --pull-policy are mutually exclusive (${flag} means --pull-policy=${policy})`);
+    warn(`${flag} is deprecated: use --pull-policy=${policy}`);
+    return policy;
+  }
+  return parsePullPolicy(f.pullPolicy);
 }
 
 export function registerFetch(program: Command, io: Io): void {
   program
     .command('fetch')
     .description('fetch image(s), verify them and store them locally')
+    .usage('[options] IMAGE [--signature FILE] [IMAGE [--signature FILE]…]')
     .argument('<image...>', 'image file, ID, name or URL')
-    .option('--signature <file...>', 'signature file(s), one per image in order (default: IMAGE.asc beside a file)')
+    // One file per flag; the argv walk below pairs them with their images.
+    .addOption(new Option('--signature <file>', "an image's signature: after its image (rkt), or one per image before them, in order (default: IMAGE.asc beside a file)").argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .option('--full', 'print the full image ID')
-    .addOption(new Option('--pull-policy <policy>', 'when to fetch: new, update or never').default('update'))
-    .action(async (images: string[], flags: FetchFlags, cmd: Command) => {
+    .addOption(new Option('--pull-policy <policy>', 'when to fetch: new, update or never').choices(['new', 'update', 'never']).default('update'))
+    .option('--store-only', 'use only the store (deprecated: --pull-policy=never)')
+    .option('--no-store', 'fetch even when the image is in the store (deprecated: --pull-policy=update)')
+    .action(async (_images: string[], flags: FetchFlags, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
-      if (images.includes('--') || rawArgs(cmd).includes('--')) throw new UsageError('app arguments unsupported');
-      const policy = parsePullPolicy(flags.pullPolicy);
-      const sigs = flags.signature ?? [];
-      if (sigs.length > 0 && sigs.length !== images.length) throw new UsageError(`--signature given ${sigs.length} time(s) for ${images.length} image(s); give one per image, in order`);
+      const images = pairSignatures(commandArgv(cmd), new Set(['--pull-policy']));
+      const policy = pullPolicyOf(cmd, flags, ctx.warn);
       const { Store } = await import('../../store/store.js');
       const { fetchImage } = await import('../../stage0/fetch-image.js');
       const { RemoteSession } = await import('../../stage0/fetch-remote.js');
       const store = Store.open(ctx.globals.dir, true);
-      const review = keyReviewer(ctx);
-      const hooks = {
-        warn: ctx.warn,
-        info: (m: string) => io.err(`image: ${m}\n`),
-        debug: ctx.debug,
-        progress: (label: string, total: number | undefined) => progressBar(io, label, total),
-        ...(review ? { review } : {}),
-      };
+      const hooks = fetchHooks(ctx, io);
       const remote = new RemoteSession(ctx.globals, hooks);
       try {
-        for (const [i, arg] of images.entries()) {
-          const r = await fetchImage(store, { arg, ...(sigs[i] ? { signature: sigs[i] } : {}) }, policy, ctx.globals, hooks, remote);
+        for (const img of images) {
+          const r = await fetchImage(store, img, policy, ctx.globals, hooks, remote);
           io.out(`${shortImageId(r.id, flags.full ? 64 : 32)}\n`);
         }
       } finally {

@@ -1,50 +1,12 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors/capsule-error.js';
+import { commandArgv } from '../command-argv.js';
 import { makeCtx, type Ctx } from '../context.js';
 import type { Io } from '../io.js';
 import { progressBar } from '../progress.js';
 import { showRunFlags } from '../run-help.js';
 import { requireRoot } from './pod-common.js';
 import { keyReviewer } from './trust.js';
-
-const GLOBAL_WITH_VALUE = new Set(['--dir', '--local-config', '--system-config', '--user-config', '--insecure-options']);
-const GLOBAL_BOOL = new Set(['--debug', '--trust-keys-from-https']);
-
-/**
- * The command's own argv, as typed: rkt walks it itself (per-app flags follow their image), so
- * commander's parse is not used. Global flags given after the command word (before `--`) are
- * already applied by commander and are dropped here.
- */
-export function commandArgv(cmd: Command): string[] {
-  let root = cmd;
-  while (root.parent) root = root.parent;
-  // main() parses with { from: 'user' }: rawArgs holds the user's words only, no node and script.
-  const user = ((root as unknown as { rawArgs?: unknown }).rawArgs as string[] | undefined) ?? [];
-  let i = 0;
-  for (; i < user.length; i++) {
-    const a = user[i] ?? '';
-    if (GLOBAL_WITH_VALUE.has(a)) i++;
-    else if (!a.startsWith('-')) break;
-  }
-  const rest = user.slice(i + 1);
-  const out: string[] = [];
-  let appArgs = false;
-  for (let j = 0; j < rest.length; j++) {
-    const a = rest[j] ?? '';
-    if (a === '--') appArgs = true;
-    else if (a === '---') appArgs = false;
-    if (!appArgs) {
-      const name = a.split('=')[0] ?? '';
-      if (GLOBAL_BOOL.has(name)) continue;
-      if (GLOBAL_WITH_VALUE.has(name)) {
-        if (!a.includes('=')) j++;
-        continue;
-      }
-    }
-    out.push(a);
-  }
-  return out;
-}
 
 export function fetchHooks(ctx: Ctx, io: Io) {
   const review = keyReviewer(ctx);
