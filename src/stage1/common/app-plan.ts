@@ -20,6 +20,8 @@ export interface AppPlanContext {
   status?: string;
   started?: string;
   tty: boolean;
+  /** The app reads the init's own stdin (--interactive without a terminal) instead of /dev/null. */
+  stdin?: boolean;
 }
 
 /** The helper's `app` section for one app (docs/stage1-contract.md, "The nspawn flavour"). */
@@ -50,5 +52,6 @@ export function appPlan(a: AppRuntime, c: AppPlanContext): PlanEntries {
   if (c.status) e.push(['app-status', c.status]);
   if (c.started) e.push(['app-started', c.started]);
   e.push(['app-notify', a.supportsNotify ? '1' : '0'], ['app-tty', c.tty ? '1' : '0']);
+  if (c.stdin) e.push(['app-stdin', '1']);
   return e;
 }

@@ -237,8 +237,8 @@ static void start_app(struct slot *s) {
     for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &dfl, NULL);
     struct exec_opts o = { .argv = NULL, .tty = a->tty, .report_fd = repp[1], .term = NULL };
     if (!a->tty) {
-      int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (null < 0 || dup2(null, 0) < 0 || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0) app_fail(a, &o, errno, "set up stdio");
+      int in = a->stdin_pass ? 0 : open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (in < 0 || (in != 0 && dup2(in, 0) < 0) || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0) app_fail(a, &o, errno, "set up stdio");
     }
     app_isolate_exec(a, &o);
   }

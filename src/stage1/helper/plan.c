@@ -125,6 +125,7 @@ static void app_key(struct parser *ps, const char *key, const char *val) {
   else if (!strcmp(key, "app-started")) a->started = val;
   else if (!strcmp(key, "app-notify")) boolean(ps, key, val, &a->notify);
   else if (!strcmp(key, "app-tty")) boolean(ps, key, val, &a->tty);
+  else if (!strcmp(key, "app-stdin")) boolean(ps, key, val, &a->stdin_pass);
   else die_msg("%s: unknown key '%s'", ps->p->path, key);
 }
 

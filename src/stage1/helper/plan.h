@@ -54,6 +54,7 @@ struct app {
   const char *started;
   bool notify;
   bool tty;
+  bool stdin_pass; /* app-stdin: the app gets the init's stdin, not /dev/null */
 };
 
 struct plan {

@@ -13,6 +13,8 @@ export interface NspawnHost {
   cgroups: CgroupHost;
   /** The host runs systemd as PID 1 (/run/systemd/system exists): register with machined. */
   systemd: boolean;
+  /** The caller's stdin is a terminal: --interactive hands it to nspawn's console; otherwise (a pipe, a file) the app reads it directly. */
+  stdinTty: boolean;
 }
 
 export interface NspawnPlan {
@@ -79,7 +81,11 @@ export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: N
   else args.push('--register=no', '--keep-unit', `--machine=capsule-${pod.uuid}`);
   if (host.systemd && e.env.INVOCATION_ID) args.push('--keep-unit');
   args.push(`--directory=${root}`, `--hostname=${hostnameFor(o)}`, '--resolv-conf=off', '--timezone=off', '--link-journal=no', '--kill-signal=SIGTERM');
-  args.push(o.interactive ? '--console=interactive' : '--console=pipe');
+  // --interactive on a terminal: nspawn's console. On a pipe or file, nspawn's interactive console
+  // would echo the input and lose the app's output (podman's `run -i` passes it through): the
+  // container gets nspawn's stdin as it is and the init gives it to the app (app-stdin).
+  const tty = o.interactive === true && host.stdinTty;
+  args.push(tty ? '--console=interactive' : '--console=pipe');
   if (e.env.NOTIFY_SOCKET) args.push('--notify-ready=yes');
   checkNet(o);
   if ((o.net ?? 'none') === 'none') args.push('--private-network');
@@ -111,6 +117,10 @@ export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: N
   // app's isolator), so nspawn's container-wide filter is redundant; compiling it is most of
   // nspawn's start-up time (~45 of ~60 ms here), so it is turned off.
   const env: Record<string, string> = { SYSTEMD_SECCOMP: '0' };
+  // nspawn logs its own notices ("Trying to halt container…" when a signal reaches it along with
+  // the rest of a process group or a unit's cgroup) at level info: only warnings and errors reach
+  // the user's terminal or journal, unless --debug.
+  if (!o.debug) env.SYSTEMD_LOG_LEVEL = 'notice';
   if (o.ipc === 'parent') env.SYSTEMD_NSPAWN_SHARE_NS_IPC = '1';
   if (pod.unmaskedPaths) env.SYSTEMD_NSPAWN_API_VFS_WRITABLE = 'yes';
   for (const a of args) hostPlan.push(['exec-arg', a]);
@@ -129,7 +139,8 @@ export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: N
         log: `/capsule/pod/logs/${a.name}.log`,
         status: `/capsule/pod/status/${a.name}`,
         started: `/capsule/pod/status/${a.name}.started`,
-        tty: o.interactive === true,
+        tty,
+        stdin: o.interactive === true && !tty,
       }),
     );
   }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import tty from 'node:tty';
 import { CapsuleError } from '../../errors/capsule-error.js';
 import { detectCgroupHost, removeCgroupTrees } from '../common/cgroup-host.js';
 import { writeEtcFiles } from '../common/etc-files.js';
@@ -26,7 +27,7 @@ export const nspawnStage1: Stage1 = {
   },
 
   run(e, pod, o) {
-    const host = { cgroups: detectCgroupHost(e.cgroupRoot), systemd: fs.existsSync('/run/systemd/system') };
+    const host = { cgroups: detectCgroupHost(e.cgroupRoot), systemd: fs.existsSync('/run/systemd/system'), stdinTty: tty.isatty(0) };
     const plan = planNspawn(e, pod, o, host);
     const root = path.join(e.podDir, POD_FILES.stage1Root);
     for (const d of plan.rootDirs) fs.mkdirSync(path.join(root, d), { recursive: true, mode: 0o755 });

@@ -33,7 +33,7 @@ const keys = (entries: Array<[string, string]>, k: string): string[] => entries.
 
 describe('planNspawn', () => {
   it('runs the helper as the container init without registering when the host has no systemd', () => {
-    const p = planNspawn(env(), pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false });
+    const p = planNspawn(env(), pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false, stdinTty: false });
     const argv = keys(p.hostPlan, 'exec-arg');
     expect(argv[0]).toBe('/usr/bin/systemd-nspawn');
     expect(argv).toContain('--register=no');
@@ -47,22 +47,32 @@ describe('planNspawn', () => {
     expect(p.handover.argv).toEqual(['/x/libexec/capsule-stage1', 'run', '/d/pods/run/U/stage1/plan']);
   });
 
+  it.each([
+    [true, '--console=interactive', ['1', undefined]],
+    [false, '--console=pipe', ['0', '1']],
+  ])('--interactive with a terminal on stdin: %s gives %s and the app tty/stdin keys %j', (stdinTty, console, [appTty, appStdin]) => {
+    const p = planNspawn(env(), pod([app()]), { uuid: UUID, interactive: true }, { cgroups: v1, systemd: false, stdinTty });
+    expect(keys(p.hostPlan, 'exec-arg')).toContain(console);
+    expect(keys(p.podPlan, 'app-tty')).toEqual([appTty]);
+    expect(keys(p.podPlan, 'app-stdin')[0]).toBe(appStdin);
+  });
+
   it('registers with machined when the host runs systemd, keeping the unit inside a service', () => {
-    const argv = keys(planNspawn(env({ INVOCATION_ID: 'x' }), pod([app()]), { uuid: UUID, net: 'host' }, { cgroups: v1, systemd: true }).hostPlan, 'exec-arg');
+    const argv = keys(planNspawn(env({ INVOCATION_ID: 'x' }), pod([app()]), { uuid: UUID, net: 'host' }, { cgroups: v1, systemd: true, stdinTty: false }).hostPlan, 'exec-arg');
     expect(argv).toContain('--register=yes');
     expect(argv).toContain('--keep-unit');
     expect(argv).not.toContain('--private-network');
   });
 
   it('refuses networks that need the networking support', () => {
-    expect(() => planNspawn(env(), pod([app()]), { uuid: UUID, net: 'default' }, { cgroups: v1, systemd: false })).toThrow(/network "default" is not available yet/);
+    expect(() => planNspawn(env(), pod([app()]), { uuid: UUID, net: 'default' }, { cgroups: v1, systemd: false, stdinTty: false })).toThrow(/network "default" is not available yet/);
   });
 
   it('reports readiness itself unless an app announces notify support', () => {
-    const plain = planNspawn(env({ NOTIFY_SOCKET: '/run/n' }), pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false });
+    const plain = planNspawn(env({ NOTIFY_SOCKET: '/run/n' }), pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false, stdinTty: false });
     expect(keys(plain.podPlan, 'notify')).toEqual(['1']);
     expect(keys(plain.hostPlan, 'exec-arg')).toContain('--notify-ready=yes');
-    const own = planNspawn(env({ NOTIFY_SOCKET: '/run/n' }), pod([app({ supportsNotify: true })]), { uuid: UUID }, { cgroups: v1, systemd: false });
+    const own = planNspawn(env({ NOTIFY_SOCKET: '/run/n' }), pod([app({ supportsNotify: true })]), { uuid: UUID }, { cgroups: v1, systemd: false, stdinTty: false });
     expect(keys(own.podPlan, 'notify')).toEqual(['0']);
     expect(keys(own.podPlan, 'app-notify')).toEqual(['1']);
   });
@@ -77,7 +87,7 @@ describe('planNspawn', () => {
         ],
       }),
       { uuid: UUID },
-      { cgroups: v1, systemd: false },
+      { cgroups: v1, systemd: false, stdinTty: false },
     );
     const argv = keys(p.hostPlan, 'exec-arg');
     expect(argv).toContain('--bind=/srv/a\\:b:/opt/stage2/probe/rootfs/data:norbind');
@@ -85,18 +95,18 @@ describe('planNspawn', () => {
   });
 
   it('gives nspawn every capability an app retains; the per-app filters replace nspawn\'s own', () => {
-    const p = planNspawn(env(), pod([app({ capabilities: ['CAP_SYS_TIME'], seccomp: null })]), { uuid: UUID }, { cgroups: v1, systemd: false });
+    const p = planNspawn(env(), pod([app({ capabilities: ['CAP_SYS_TIME'], seccomp: null })]), { uuid: UUID }, { cgroups: v1, systemd: false, stdinTty: false });
     expect(keys(p.hostPlan, 'exec-arg')).toContain('--capability=CAP_SYS_TIME');
     expect(keys(p.hostPlan, 'exec-env')).toContain('SYSTEMD_SECCOMP=0');
     expect(keys(p.podPlan, 'app-seccomp')).toEqual(['none']);
-    const filtered = planNspawn(env(), pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false });
+    const filtered = planNspawn(env(), pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false, stdinTty: false });
     expect(keys(filtered.hostPlan, 'exec-env')).toContain('SYSTEMD_SECCOMP=0');
     expect(keys(filtered.podPlan, 'app-seccomp')).toEqual(['remove']);
     expect(keys(filtered.podPlan, 'app-syscall')).toEqual(['reboot']);
   });
 
   it('refuses paths overlayfs options cannot carry', () => {
-    expect(() => planNspawn({ ...env(), treeDir: '/a,b/tree' }, pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false })).toThrow(/overlayfs options/);
+    expect(() => planNspawn({ ...env(), treeDir: '/a,b/tree' }, pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false, stdinTty: false })).toThrow(/overlayfs options/);
   });
 });
 
