@@ -1,7 +1,9 @@
 import { CommanderError, type Command } from 'commander';
 import { formatError } from '../errors/format.js';
 import { parseGoBool } from '../spec/go-bool.js';
+import { resolveGlobalOptions } from '../config/global-options.js';
 import { commandPath } from './context.js';
+import { explainNoSpace } from './no-space.js';
 import { processIo, type Io } from './io.js';
 import { buildProgram } from './program.js';
 
@@ -41,8 +43,17 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       return EXIT_FAILURE;
     }
     const where = current ? commandPath(current) : guessCommand(program, argv) || 'capsule';
-    io.err(`${formatError(where, e, debug)}\n`);
+    io.err(`${formatError(where, explainNoSpace(e, dataDirOf(current), debug), debug)}\n`);
     return EXIT_FAILURE;
+  }
+}
+
+/** The data dir the failed command used (the default when its flags cannot be read). */
+function dataDirOf(cmd: Command | undefined): string {
+  try {
+    return resolveGlobalOptions(cmd?.optsWithGlobals() ?? {}).dir;
+  } catch {
+    return resolveGlobalOptions({}).dir;
   }
 }
 

@@ -10,6 +10,7 @@ import { writeHandover } from './handover.js';
 import { createPod, findPod, openPreparedForRun, readPodRuntime } from './pod/pod.js';
 import { loadPodImage, readImageFile, statImageFile, type PodImage } from './pod-images.js';
 import { writePodFiles } from './pod-files.js';
+import { refuseNotYet } from './run-args/not-yet.js';
 import { parseRunArgs } from './run-args/parse-run-args.js';
 import { parsePodManifest, resolvePod, resolvePodManifest } from './run-args/resolve-pod.js';
 
@@ -43,6 +44,7 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
   try {
     const images: PodImage[] = [];
     const pm = spec.pod.podManifest === undefined ? undefined : parsePodManifest(readText(spec.pod.podManifest, '--pod-manifest'));
+    refuseNotYet(spec.pod, pm?.ports.length ?? 0);
     if (pm) for (const app of pm.apps) images.push(await loadPodImage(store, app.imageId, undefined, 'never', g, o.hooks, remote));
     else for (const app of spec.apps) images.push(await loadPodImage(store, app.image, app.signature, spec.pod.pullPolicy, g, o.hooks, remote));
     const resolveOptions = {
