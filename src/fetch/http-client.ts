@@ -40,7 +40,13 @@ export interface HttpClientOptions {
 }
 
 export interface HttpRequest {
+  /** Sent on every hop (Accept, Range). */
   headers?: Record<string, string>;
+  /**
+   * Sent only to the host the request was made for (a registry's Authorization): dropped when a
+   * redirect leads to another host or port, as the auth.d headers are.
+   */
+  credentials?: Record<string, string>;
   method?: 'GET' | 'HEAD';
 }
 
@@ -96,7 +102,7 @@ export class HttpClient {
     const firstHost = url.host;
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = { 'user-agent': this.o.userAgent ?? 'capsule', ...req.headers };
-      if (url.host === firstHost) Object.assign(headers, this.o.authHeaders(url.host));
+      if (url.host === firstHost) Object.assign(headers, this.o.authHeaders(url.host), req.credentials);
       if (url.username || url.password) {
         if (url.host === firstHost) headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
         url = new URL(url.toString());

@@ -11,6 +11,11 @@ export function configDirs(g: GlobalOptions): string[] {
 export interface HttpSetupOverrides {
   /** Allow plain http:// for this client regardless of --insecure-options=http (trust's --insecure-allow-http). */
   allowHttp?: boolean;
+  /**
+   * false: no auth.d `auth` headers at all. Registries authenticate with their own scheme
+   * (dockerAuth credentials, bearer tokens) and pass those per request.
+   */
+  authDHeaders?: boolean;
 }
 
 /**
@@ -25,7 +30,7 @@ export function makeHttpClient(g: GlobalOptions, overrides: HttpSetupOverrides =
     ca: trustedCas(dirs),
     insecureTls: g.insecure.has('tls'),
     allowHttp: overrides.allowHttp ?? g.insecure.has('http'),
-    authHeaders: (host) => auth.headersFor(host),
+    authHeaders: overrides.authDHeaders === false ? () => ({}) : (host) => auth.headersFor(host),
   });
 }
 
