@@ -299,3 +299,50 @@ describe('token auth', () => {
     expect(tokens.issued - before).toBe(2);
   });
 });
+
+describe('docker.d: default registry and mirrors', () => {
+  function withDockerD(g: GlobalOptions, doc: Record<string, unknown>): GlobalOptions {
+    fs.mkdirSync(path.join(g.localConfig, 'docker.d'), { recursive: true });
+    fs.writeFileSync(path.join(g.localConfig, 'docker.d', 'registries.json'), JSON.stringify({ rktKind: 'dockerRegistries', rktVersion: 'v1', ...doc }));
+    return g;
+  }
+
+  it('pulls from a mirror first and keeps the name that was asked for', async () => {
+    // The registry itself does not answer at all (nothing listens on port 1).
+    const g = withDockerD(globals(), { mirrors: { '127.0.0.1:1': ['127.0.0.2:1', open.host] } });
+    const debug: string[] = [];
+    const src = await openRegistrySource(parseOciReference('127.0.0.1:1/team/app:v1'), { g, debug: (m) => debug.push(m) });
+    try {
+      expect(src.ref.registry).toBe('127.0.0.1:1');
+      await pullAll(src, img);
+      expect(debug.join('\n')).toContain('registry mirror 127.0.0.2:1 does not answer');
+      expect(debug.join('\n')).toContain(`from mirror ${open.host}`);
+    } finally {
+      await src.close();
+    }
+  });
+
+  it('falls back to the registry when a mirror lacks the image', async () => {
+    const empty = await registry({ tls: ca });
+    const g = withDockerD(globals(), { mirrors: { [open.host]: [empty.host] } });
+    const src = await openRegistrySource(parseOciReference(`${open.host}/team/app:v1`), { g });
+    try {
+      await pullAll(src, img);
+    } finally {
+      await src.close();
+    }
+  });
+
+  it('names without a registry go to defaultRegistry', async () => {
+    const g = withDockerD(globals(), { defaultRegistry: open.host });
+    const { loadRegistryConfig } = await import('../../src/oci/registry/registry-config.js');
+    const ref = parseOciReference('team/app:v1', loadRegistryConfig([g.systemConfig, g.localConfig]).defaultRegistry);
+    expect(ref.registry).toBe(open.host);
+    const src = await openRegistrySource(ref, { g });
+    try {
+      await pullAll(src, img);
+    } finally {
+      await src.close();
+    }
+  });
+});

@@ -195,7 +195,7 @@ class RegistrySource implements ImageSource {
         } catch (e) {
           throw new CapsuleError('manifest-too-large', `${this.where(ep)}: ${doing}`, { cause: e });
         }
-        if (!this.pinned && ep !== this.endpoints[this.endpoints.length - 1]) this.o.debug?.(`pulling ${this.description} from mirror ${ep.host}`);
+        if (!this.pinned && ep.host !== apiHost(this.ref.registry)) this.o.debug?.(`pulling ${this.description} from mirror ${ep.host}`);
         this.pinned = ep;
         return { bytes, mediaType };
       } catch (e) {
