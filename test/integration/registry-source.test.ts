@@ -60,7 +60,7 @@ async function pullAll(src: ImageSource, want: BuiltImage): Promise<void> {
 
 async function registry(o: Parameters<typeof startRegistry>[0]): Promise<TestRegistry> {
   const r = await startRegistry(o);
-  stops.push(r.stop);
+  stops.push(() => r.stop());
   return r;
 }
 
