@@ -18,6 +18,7 @@ import { registerRm } from './commands/rm.js';
 import { registerCatManifest } from './commands/cat-manifest.js';
 import { registerExport } from './commands/export.js';
 import { registerLogs } from './commands/logs.js';
+import { registerConfig } from './commands/config.js';
 
 /** Builds a fresh program per invocation: no flag state is registered at import time. */
 export function buildProgram(io: Io, onCommandError: (cmd: Command, message: string) => void): Command {
@@ -59,6 +60,7 @@ export function buildProgram(io: Io, onCommandError: (cmd: Command, message: str
   registerCatManifest(program, io);
   registerExport(program, io);
   registerLogs(program, io);
+  registerConfig(program, io);
   gateRootOnly(program, (cmd) => onCommandError(cmd, ''));
   return program;
 }

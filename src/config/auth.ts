@@ -61,10 +61,36 @@ function withoutPort(host: string): string {
 interface DirAuth {
   headers: Map<string, Entry<Record<string, string>>>;
   docker: Map<string, Entry<BasicCredentials>>;
+  /** What `capsule config` shows per domain (`auth:<domain>`) or registry (`dockerAuth:<registry>`). */
+  views: Map<string, AuthView>;
+}
+
+/** One `auth.d` entry as `capsule config` prints it (rkt's shape, one domain or registry each), secrets redacted. */
+export interface AuthView {
+  rktVersion: 'v1';
+  rktKind: 'auth' | 'dockerAuth';
+  domains?: string[];
+  registries?: string[];
+  type?: string;
+  credentials: Record<string, string>;
+}
+
+export const REDACTED = '<redacted>';
+
+/**
+ * The merged auth configuration of `configDirs` (system < local < user, as loadAuth merges it):
+ * `auth` entries sorted by domain, then `dockerAuth` entries by registry. Passwords and tokens are
+ * replaced by REDACTED; user names stay (they say which account is used).
+ */
+export function authConfigView(configDirs: readonly string[]): AuthView[] {
+  const merged = new Map<string, AuthView>();
+  for (const dir of configDirs) for (const [k, v] of readAuthDir(path.join(dir, 'auth.d')).views) merged.set(k, v);
+  const order = (k: string): string => (k.startsWith('auth:') ? `0${k}` : `1${k}`);
+  return [...merged.entries()].sort(([a], [b]) => (order(a) < order(b) ? -1 : 1)).map(([, v]) => v);
 }
 
 function readAuthDir(authDir: string): DirAuth {
-  const out: DirAuth = { headers: new Map(), docker: new Map() };
+  const out: DirAuth = { headers: new Map(), docker: new Map(), views: new Map() };
   let ents: fs.Dirent[];
   try {
     ents = fs.readdirSync(authDir, { withFileTypes: true });
@@ -117,11 +143,18 @@ function parseAuthFile(file: string, into: DirAuth): void {
   if (kind === 'auth') {
     const domains = stringList(file, doc, 'domains');
     const h = authHeaders(file, doc);
-    for (const d of domains) claim(into.headers, d, { value: h, file }, 'domain');
+    const credentials: Record<string, string> = doc.type === 'basic' ? { user: basicCredentials(file, doc).user, password: REDACTED } : { token: REDACTED };
+    for (const d of domains) {
+      claim(into.headers, d, { value: h, file }, 'domain');
+      into.views.set(`auth:${d.toLowerCase()}`, { rktVersion: 'v1', rktKind: 'auth', domains: [d], type: String(doc.type), credentials });
+    }
   } else {
     const registries = stringList(file, doc, 'registries');
     const creds = basicCredentials(file, doc);
-    for (const r of registries) claim(into.docker, r, { value: creds, file }, 'registry');
+    for (const r of registries) {
+      claim(into.docker, r, { value: creds, file }, 'registry');
+      into.views.set(`dockerAuth:${r.toLowerCase()}`, { rktVersion: 'v1', rktKind: 'dockerAuth', registries: [r], credentials: { user: creds.user, password: REDACTED } });
+    }
   }
 }
 
