@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds a sample image from its recipe: images/build.sh busybox|probe OUT.aci
+# Builds a sample image from its recipe: images/build.sh busybox|probe|ace-main|ace-sidekick OUT.aci
 # The rootfs is Debian's static busybox (package busybox-static) plus the recipe's files;
 # the image is made with `capsule image build`, so the same inputs give the same image ID.
 set -euo pipefail
-name=${1:?usage: images/build.sh busybox|probe OUT.aci}
-out=${2:?usage: images/build.sh busybox|probe OUT.aci}
+name=${1:?usage: images/build.sh busybox|probe|ace-main|ace-sidekick OUT.aci}
+out=${2:?usage: images/build.sh busybox|probe|ace-main|ace-sidekick OUT.aci}
 here=$(cd "$(dirname "$0")" && pwd)
 capsule=${CAPSULE:-$here/../bin/capsule}
 recipe=$here/$name
@@ -37,6 +37,7 @@ capsule-user:x:1000:
 nogroup:x:65534:
 GR
 [ -f "$recipe/probe" ] && install -m 0755 "$recipe/probe" "$root/probe"
+[ -f "$recipe/ace-validator" ] && install -m 0755 "$recipe/ace-validator" "$root/ace-validator" && mkdir -p "$root/opt/acvalidator"
 sed -e "s/@OS@/linux/" -e "s/@ARCH@/$arch/" "$recipe/manifest.in" > "$work/manifest"
 chown -R 0:0 "$root" 2>/dev/null || true
 # Fixed timestamps: the same recipe and busybox give the same image ID on every machine.

@@ -13,6 +13,7 @@ import { writePodFiles } from './pod-files.js';
 import { refuseNotYet } from './run-args/not-yet.js';
 import { parseRunArgs } from './run-args/parse-run-args.js';
 import { parsePodManifest, resolvePod, resolvePodManifest } from './run-args/resolve-pod.js';
+import { stopGraceMs } from './run-args/stop-grace.js';
 
 /** The flavours, handed in by the CLI (stage0 never imports one). */
 export interface Flavours {
@@ -57,6 +58,7 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
     };
     const resolved = pm ? resolvePodManifest(pm, spec, images, resolveOptions) : resolvePod(spec, images, resolveOptions);
     const flavour = spec.pod.stage1 ?? 'nspawn';
+    const grace = stopGraceMs(resolved.manifest.annotations);
     const run: RunOptions = {
       uuid: '',
       ...(g.debug ? { debug: true } : {}),
@@ -77,6 +79,7 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
       volumes: resolved.volumes,
       overlay: !spec.pod.noOverlay,
       unmaskedPaths: g.insecure.has('paths'),
+      ...(grace !== undefined ? { stopGraceMs: grace } : {}),
     };
     writePodFiles(pod.dir, store.layout.treeDir, resolved.manifest, runtime);
     if (o.kind === 'prepare') {

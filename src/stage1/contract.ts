@@ -76,6 +76,10 @@ export interface AppRuntime {
   mounts: AppMount[];
   /** The image annotates appc.io/executor/supports-systemd-notify=true. */
   supportsNotify: boolean;
+  /** The app's `pre-start` event handler (argv), run as root before the app; absent: none. */
+  preStart?: string[];
+  /** The app's `post-stop` event handler (argv), run as root after the app ended; absent: none. */
+  postStop?: string[];
 }
 
 export interface PodVolume {
@@ -102,6 +106,11 @@ export interface PodRuntime {
   overlay: boolean;
   /** --insecure-options=paths: no masked or read-only kernel paths. */
   unmaskedPaths: boolean;
+  /**
+   * After one app failed, how long (ms) the others go on before they get SIGTERM (the pod
+   * annotation capsule.io/stop-grace-period); absent: STOP_GRACE_MS of the nspawn flavour.
+   */
+  stopGraceMs?: number;
 }
 
 /** Options given when the pod starts (run, or run-prepared). */

@@ -11,7 +11,7 @@ const cache = new Map<string, string>();
 let cacheDir: string | undefined;
 
 /** Builds a sample image from images/<name> once per test process; returns the .aci path. */
-export function sampleImage(name: 'busybox' | 'probe'): string {
+export function sampleImage(name: 'busybox' | 'probe' | 'ace-main' | 'ace-sidekick'): string {
   const hit = cache.get(name);
   if (hit && fs.existsSync(hit)) return hit;
   // One cache per test run, made and removed by the global setup; a private one otherwise.

@@ -242,6 +242,15 @@ export function resolveApp(i: ResolveAppInput): ResolvedApp {
     if (k === '' || k.includes('=')) throw new CapsuleError('invalid-app', `app ${JSON.stringify(name)}: invalid environment variable name ${JSON.stringify(k)}`);
   }
   for (const a of exec) noNul(name, 'exec', a);
+  const handler = (n: 'pre-start' | 'post-stop'): string[] | undefined => {
+    const h = app.eventHandlers?.find((x) => x.name === n);
+    if (!h) return undefined;
+    if (h.exec.length === 0) throw new CapsuleError('invalid-app', `app ${JSON.stringify(name)}: the ${n} event handler has an empty exec`);
+    for (const a of h.exec) noNul(name, `${n} event handler`, a);
+    return [...h.exec];
+  };
+  const preStart = handler('pre-start');
+  const postStop = handler('post-stop');
   const workingDirectory = app.workingDirectory ?? '/';
   noNul(name, 'working directory', workingDirectory);
 
@@ -268,6 +277,8 @@ export function resolveApp(i: ResolveAppInput): ResolvedApp {
     oomScoreAdj: lastNumber(iso, OOM),
     mounts: m.runtime,
     supportsNotify: i.image.manifest.annotations?.some((a) => a.name === NOTIFY_ANNOTATION && a.value === 'true') ?? false,
+    ...(preStart ? { preStart } : {}),
+    ...(postStop ? { postStop } : {}),
   };
   return { runtime, implicitVolumes: m.implicitVolumes, app, mounts: m.mounts };
 }

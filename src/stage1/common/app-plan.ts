@@ -28,6 +28,8 @@ export interface AppPlanContext {
 export function appPlan(a: AppRuntime, c: AppPlanContext): PlanEntries {
   const e: PlanEntries = [['app', a.name], ['app-root', c.root]];
   for (const arg of a.exec) e.push(['app-arg', arg]);
+  for (const arg of a.preStart ?? []) e.push(['app-pre-start', arg]);
+  for (const arg of a.postStop ?? []) e.push(['app-post-stop', arg]);
   for (const [k, v] of a.env) e.push(['app-env', `${k}=${v}`]);
   e.push(['app-uid', String(a.uid)], ['app-gid', String(a.gid)]);
   for (const g of a.supplementaryGids) e.push(['app-group', String(g)]);

@@ -8,9 +8,47 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+/* The pre-start handler, as root with the app's isolation, waited for; a failure ends fly with its code. */
+static void run_pre_start(struct app *a) {
+  if (!a->pre_start.n) return;
+  int rep[2];
+  if (pipe2(rep, O_CLOEXEC) < 0) die_errno(errno, "app %s: pipe", a->name);
+  pid_t pid = fork();
+  if (pid < 0) die_errno(errno, "app %s: fork", a->name);
+  if (pid == 0) {
+    close(rep[0]);
+    struct exec_opts ho = { .argv = strv_array(&a->pre_start), .tty = true, .report_fd = rep[1], .term = NULL, .hook = "pre-start" };
+    app_exec_final(a, &ho);
+  }
+  close(rep[1]);
+  /* Exactly EXEC_MARK: the handler was executed; more: it reported its own failure. */
+  char buf[16];
+  size_t got = 0;
+  ssize_t n;
+  bool mark = false;
+  while ((n = read(rep[0], buf, sizeof buf)) != 0) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (got == 0) mark = buf[0] == EXEC_MARK;
+    got += (size_t)n;
+  }
+  close(rep[0]);
+  int st;
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) die_errno(errno, "app %s: wait for the pre-start handler", a->name);
+  int code = exit_code_of(st);
+  if (code == 0) return;
+  if (got == 1 && mark) fprintf(stderr, "%s: app %s: pre-start handler %s failed with exit code %d\n", PROG, a->name, a->pre_start.v[0], code);
+  exit(code);
+}
 
 int cmd_fly(int argc, char **argv) {
   if (argc != 3) die_msg("usage: %s fly PLAN", PROG);
@@ -46,5 +84,8 @@ int cmd_fly(int argc, char **argv) {
   if (chroot(".") < 0) app_fail(a, &o, errno, "chroot %s", a->root);
   if (chdir("/") < 0) app_fail(a, &o, errno, "chdir /");
   close(rootfd);
+  run_pre_start(a);
+  /* Nothing of the helper stays after the exec to run a post-stop handler: say so. */
+  if (a->post_stop.n) fprintf(stderr, "%s: app %s: the fly flavour does not run post-stop handlers; %s will not run\n", PROG, a->name, a->post_stop.v[0]);
   app_exec_final(a, &o);
 }

@@ -7,11 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -23,14 +25,25 @@
 /* After the last app has exited, how long output of its leftover processes is still copied. */
 #define DRAIN_MS 1000
 
+/*
+ * What an app slot runs, in order: its pre-start handler (if any), the app, its post-stop handler
+ * (if any, only after the app ran). Each is a separately isolated child (see hooks in
+ * docs/stage1-contract.md); one at a time.
+ */
+enum phase { PH_PRE, PH_MAIN, PH_POST, PH_DONE };
+
 struct slot {
   struct app *app;
   pid_t pid;
-  bool running;
+  bool running; /* pid (handler or app) is alive */
   bool started;
+  enum phase phase;
   int out, err, rep, log;
+  int out_w, err_w; /* the pipes' write ends, kept for the next phase until the slot is done */
   size_t rep_len; /* bytes read from the report pipe */
   bool rep_mark;  /* the first of them was EXEC_MARK */
+  int64_t post_deadline; /* the post-stop handler is killed then */
+  bool post_killed;
 };
 
 static struct slot *slots;
@@ -38,7 +51,8 @@ static size_t nslots;
 static bool stopping, killed, failed;
 static int pod_code;
 static int64_t kill_deadline;
-static int stop_timeout;
+static int64_t stop_at; /* after a failure: when the others get SIGTERM (0: not scheduled) */
+static int stop_timeout, stop_grace_ms;
 static bool broken[3]; /* init's own stdout/stderr no longer writable */
 
 static void close_fd(int *fd) {
@@ -51,16 +65,28 @@ static void signal_app(struct slot *s, int sig) {
   if (kill(-s->pid, sig) < 0) kill(s->pid, sig);
 }
 
+/* Post-stop handlers are not stopped: they run to the end or their own deadline. */
+static bool stoppable(const struct slot *s) {
+  return s->running && s->phase != PH_POST;
+}
+
 static void begin_stop(void) {
   if (stopping) return;
   stopping = true;
   kill_deadline = now_ms() + (int64_t)stop_timeout * 1000;
   for (size_t i = 0; i < nslots; i++)
-    if (slots[i].running) signal_app(&slots[i], SIGTERM);
+    if (stoppable(&slots[i])) signal_app(&slots[i], SIGTERM);
 }
 
+/* An app failed: the others are stopped after the grace period (stop-grace-ms). */
+static void schedule_stop(void) {
+  if (stopping || stop_at) return;
+  if (stop_grace_ms <= 0) begin_stop();
+  else stop_at = now_ms() + stop_grace_ms;
+}
+
+/* The app's exit status (or its pre-start handler's failure) is final. */
 static void app_ended(struct slot *s, int code) {
-  s->running = false;
   struct app *a = s->app;
   if (a->status) {
     char v[16];
@@ -70,7 +96,7 @@ static void app_ended(struct slot *s, int code) {
   if (code != 0 && !failed) {
     failed = true;
     pod_code = code;
-    begin_stop();
+    schedule_stop();
   }
 }
 
@@ -183,78 +209,189 @@ static void pump(struct slot *s, int *fdp, int target) {
 static void read_report(struct slot *s, bool notify) {
   char buf[16];
   ssize_t n;
-  do n = read(s->rep, buf, sizeof buf);
-  while (n < 0 && errno == EINTR);
-  if (n < 0 && errno == EAGAIN) return;
-  if (n > 0) {
+  for (;;) {
+    do n = read(s->rep, buf, sizeof buf);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) break;
+    if (s->rep_len == 0) s->rep_mark = buf[0] == EXEC_MARK;
     s->rep_len += (size_t)n;
-    if (s->rep_len == 1) s->rep_mark = buf[0] == EXEC_MARK;
-    return;
   }
   close_fd(&s->rep);
-  if (s->rep_len != 1 || !s->rep_mark) return;
+  if (s->rep_len != 1 || !s->rep_mark || s->phase != PH_MAIN) return;
   s->started = true;
   if (s->app->started && touch_file(s->app->started) < 0) warn_errno(errno, "app %s: write %s", s->app->name, s->app->started);
   check_all_started(notify);
 }
 
-static void reap(void) {
-  for (;;) {
-    int st;
-    pid_t p = waitpid(-1, &st, WNOHANG);
-    if (p <= 0) return;
-    for (size_t i = 0; i < nslots; i++)
-      if (slots[i].running && slots[i].pid == p) app_ended(&slots[i], exit_code_of(st));
-  }
+/* A line of init's about the slot, on init's stderr and in the app's log. */
+static void slot_say(struct slot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void slot_say(struct slot *s, const char *fmt, ...) {
+  char line[2048];
+  int n = snprintf(line, sizeof line, "%s: app %s: ", PROG, s->app->name);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+  va_end(ap);
+  size_t len = strlen(line);
+  line[len++] = '\n';
+  if (s->log >= 0) (void)write_all(s->log, line, len);
+  write_out(2, line, len);
 }
 
-static void start_app(struct slot *s) {
+/* Forks the slot's next process: the app (hook NULL) or an event handler running ARGV. */
+static bool spawn(struct slot *s, char *const *argv, const char *hook) {
   struct app *a = s->app;
-  s->out = s->err = s->rep = s->log = -1;
-  int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, repp[2];
-  if (!a->tty && a->log) {
-    s->log = open(a->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-    if (s->log < 0) {
-      warn_errno(errno, "app %s: open log %s", a->name, a->log);
-      app_ended(s, EXIT_SETUP);
-      return;
-    }
-  }
-  if ((!a->tty && (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) || pipe2(repp, O_CLOEXEC) < 0) {
+  int repp[2];
+  close_fd(&s->rep);
+  s->rep_len = 0;
+  s->rep_mark = false;
+  if (pipe2(repp, O_CLOEXEC) < 0) {
     warn_errno(errno, "app %s: pipe", a->name);
-    app_ended(s, EXIT_SETUP);
-    return;
+    return false;
   }
   pid_t pid = fork();
   if (pid < 0) {
     warn_errno(errno, "app %s: fork", a->name);
-    app_ended(s, EXIT_SETUP);
-    return;
+    close(repp[0]);
+    close(repp[1]);
+    return false;
   }
   if (pid == 0) {
     struct sigaction dfl = { .sa_handler = SIG_DFL };
     int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD };
     for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &dfl, NULL);
-    struct exec_opts o = { .argv = NULL, .tty = a->tty, .report_fd = repp[1], .term = NULL };
+    struct exec_opts o = { .argv = argv, .tty = a->tty, .report_fd = repp[1], .term = NULL, .hook = hook };
     if (!a->tty) {
-      int in = a->stdin_pass ? 0 : open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (in < 0 || (in != 0 && dup2(in, 0) < 0) || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0) app_fail(a, &o, errno, "set up stdio");
+      /* stdin passed through belongs to the app; its handlers read /dev/null. */
+      int in = a->stdin_pass && !hook ? 0 : open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (in < 0 || (in != 0 && dup2(in, 0) < 0) || dup2(s->out_w, 1) < 0 || dup2(s->err_w, 2) < 0) app_fail(a, &o, errno, "set up stdio");
     }
     app_isolate_exec(a, &o);
   }
   s->pid = pid;
   s->running = true;
-  if (!a->tty) {
-    close(outp[1]);
-    close(errp[1]);
-    s->out = outp[0];
-    s->err = errp[0];
-    fcntl(s->out, F_SETFL, O_NONBLOCK);
-    fcntl(s->err, F_SETFL, O_NONBLOCK);
-  }
   close(repp[1]);
   s->rep = repp[0];
   fcntl(s->rep, F_SETFL, O_NONBLOCK);
+  return true;
+}
+
+/* Nothing more runs in the slot: its output pipes reach EOF once leftover processes are gone. */
+static void finish_slot(struct slot *s) {
+  s->phase = PH_DONE;
+  close_fd(&s->out_w);
+  close_fd(&s->err_w);
+}
+
+static void start_main(struct slot *s) {
+  s->phase = PH_MAIN;
+  if (!spawn(s, NULL, NULL)) {
+    app_ended(s, EXIT_SETUP);
+    finish_slot(s);
+  }
+}
+
+/* The slot's current process ended with CODE: record it and start the next phase. */
+static void process_ended(struct slot *s, int code, bool notify) {
+  struct app *a = s->app;
+  s->running = false;
+  if (s->rep >= 0) read_report(s, notify);
+  /* The handler's program was executed (else it reported its own exec failure). */
+  bool ran = s->rep_len == 1 && s->rep_mark;
+  switch (s->phase) {
+  case PH_PRE:
+    if (code != 0) {
+      if (ran && !stopping) slot_say(s, "pre-start handler %s failed with exit code %d", a->pre_start.v[0], code);
+      app_ended(s, code);
+      finish_slot(s);
+    } else if (stopping) {
+      finish_slot(s); /* the app never started: no status */
+    } else {
+      start_main(s);
+    }
+    break;
+  case PH_MAIN:
+    app_ended(s, code);
+    if (a->post_stop.n) {
+      s->phase = PH_POST;
+      s->post_deadline = now_ms() + (int64_t)stop_timeout * 1000;
+      if (!spawn(s, strv_array(&a->post_stop), "post-stop")) finish_slot(s);
+    } else {
+      finish_slot(s);
+    }
+    break;
+  case PH_POST:
+    if (code != 0 && ran) slot_say(s, "post-stop handler %s failed with exit code %d", a->post_stop.v[0], code);
+    finish_slot(s);
+    break;
+  case PH_DONE:
+    break;
+  }
+}
+
+static void reap(bool notify) {
+  for (;;) {
+    int st;
+    pid_t p = waitpid(-1, &st, WNOHANG);
+    if (p <= 0) return;
+    for (size_t i = 0; i < nslots; i++)
+      if (slots[i].running && slots[i].pid == p) process_ended(&slots[i], exit_code_of(st), notify);
+  }
+}
+
+static void start_app(struct slot *s) {
+  struct app *a = s->app;
+  s->out = s->err = s->rep = s->log = s->out_w = s->err_w = -1;
+  int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+  if (!a->tty && a->log) {
+    s->log = open(a->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    if (s->log < 0) {
+      warn_errno(errno, "app %s: open log %s", a->name, a->log);
+      app_ended(s, EXIT_SETUP);
+      finish_slot(s);
+      return;
+    }
+  }
+  if (!a->tty && (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
+    warn_errno(errno, "app %s: pipe", a->name);
+    app_ended(s, EXIT_SETUP);
+    finish_slot(s);
+    return;
+  }
+  if (!a->tty) {
+    s->out = outp[0];
+    s->err = errp[0];
+    s->out_w = outp[1];
+    s->err_w = errp[1];
+    fcntl(s->out, F_SETFL, O_NONBLOCK);
+    fcntl(s->err, F_SETFL, O_NONBLOCK);
+  }
+  if (!a->pre_start.n) {
+    start_main(s);
+    return;
+  }
+  s->phase = PH_PRE;
+  if (!spawn(s, strv_array(&a->pre_start), "pre-start")) {
+    app_ended(s, EXIT_SETUP);
+    finish_slot(s);
+  }
+}
+
+/*
+ * appc's Linux profile wants /dev/console in every app; nspawn makes none with --console=pipe.
+ * There it is /dev/null (bound over an empty file): what apps write to it is discarded.
+ */
+static void ensure_console(void) {
+  struct stat st;
+  if (lstat("/dev/console", &st) == 0 || errno != ENOENT) return;
+  int fd = open("/dev/console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    warn_errno(errno, "create /dev/console");
+    return;
+  }
+  close(fd);
+  if (mount("/dev/null", "/dev/console", NULL, MS_BIND, NULL) < 0) warn_errno(errno, "bind /dev/null to /dev/console");
 }
 
 static void on_signal(int sig) {
@@ -271,6 +408,7 @@ int cmd_init(int argc, char **argv) {
     if (!plan.apps[i].args.n) die_msg("%s: app %s: no app-arg", plan_path, plan.apps[i].name);
   }
   stop_timeout = plan.stop_timeout;
+  stop_grace_ms = plan.stop_grace_ms;
 
   /* Orphans are ours to reap also when init is not PID 1 (tests). */
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -278,7 +416,10 @@ int cmd_init(int argc, char **argv) {
    * The pod lives exactly as long as systemd-nspawn, which holds the pod lock: when nspawn is
    * killed (SIGKILL), the container must end too, not live on unlocked under the host's init.
    */
-  if (getpid() == 1) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (getpid() == 1) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    ensure_console();
+  }
   /* PID 1 only gets signals it handles: handle them, but receive them through a signalfd. */
   struct sigaction sa = { .sa_handler = on_signal };
   sigaction(SIGTERM, &sa, NULL);
@@ -300,7 +441,7 @@ int cmd_init(int argc, char **argv) {
   memset(slots, 0, nslots * sizeof *slots);
   for (size_t i = 0; i < nslots; i++) {
     slots[i].app = &plan.apps[i];
-    slots[i].out = slots[i].err = slots[i].rep = slots[i].log = -1;
+    slots[i].out = slots[i].err = slots[i].rep = slots[i].log = slots[i].out_w = slots[i].err_w = -1;
   }
   int relay = open_notify_relay(&plan, plan_path);
   for (size_t i = 0; i < nslots && !stopping; i++) start_app(&slots[i]);
@@ -319,13 +460,25 @@ int cmd_init(int argc, char **argv) {
     int64_t now = now_ms();
     if (!any_running && !drain_deadline) drain_deadline = now + DRAIN_MS;
     if (drain_deadline && now >= drain_deadline) break;
+    if (!stopping && stop_at && now >= stop_at) begin_stop();
     if (stopping && !killed && now >= kill_deadline) {
       killed = true;
       for (size_t i = 0; i < nslots; i++)
-        if (slots[i].running) signal_app(&slots[i], SIGKILL);
+        if (stoppable(&slots[i])) signal_app(&slots[i], SIGKILL);
     }
     int64_t wait_ms = -1;
+    if (!stopping && stop_at) wait_ms = stop_at - now;
     if (stopping && !killed) wait_ms = kill_deadline - now;
+    for (size_t i = 0; i < nslots; i++) {
+      struct slot *s = &slots[i];
+      if (!s->running || s->phase != PH_POST || s->post_killed) continue;
+      if (now >= s->post_deadline) {
+        s->post_killed = true;
+        signal_app(s, SIGKILL);
+      } else if (wait_ms < 0 || s->post_deadline - now < wait_ms) {
+        wait_ms = s->post_deadline - now;
+      }
+    }
     if (drain_deadline && (wait_ms < 0 || drain_deadline - now < wait_ms)) wait_ms = drain_deadline - now;
     int timeout = wait_ms > INT_MAX ? INT_MAX : (int)wait_ms;
     nfds_t n = 0;
@@ -369,7 +522,7 @@ int cmd_init(int argc, char **argv) {
         if (si.ssi_signo == SIGCHLD) child = true;
         else begin_stop();
       }
-      if (child) reap();
+      if (child) reap(plan.notify);
     }
   }
   for (size_t i = 0; i < nslots; i++) {
@@ -377,6 +530,8 @@ int cmd_init(int argc, char **argv) {
     close_fd(&slots[i].err);
     close_fd(&slots[i].rep);
     close_fd(&slots[i].log);
+    close_fd(&slots[i].out_w);
+    close_fd(&slots[i].err_w);
   }
   return pod_code;
 }

@@ -222,11 +222,14 @@ noreturn void app_exec_final(const struct app *a, const struct exec_opts *o) {
   /* 12. */
   if (a->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) app_fail(a, o, errno, "no_new_privs");
   /* 13. A non-root app without no_new_privs needs CAP_SYS_ADMIN to load its seccomp filter. */
-  bool need_admin = a->seccomp != SECCOMP_NONE && !a->nnp && a->uid != 0;
+  /* Event handlers run as root (as rkt's ExecStartPre/ExecStopPost did), whatever the app's user. */
+  uid_t uid = o->hook ? 0 : a->uid;
+  gid_t gid = o->hook ? 0 : a->gid;
+  bool need_admin = a->seccomp != SECCOMP_NONE && !a->nnp && uid != 0;
   if (need_admin && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) app_fail(a, o, errno, "keep capabilities");
-  if (setgroups(a->ngroups, a->groups) < 0) app_fail(a, o, errno, "setgroups");
-  if (setresgid(a->gid, a->gid, a->gid) < 0) app_fail(a, o, errno, "setresgid %u", (unsigned)a->gid);
-  if (setresuid(a->uid, a->uid, a->uid) < 0) app_fail(a, o, errno, "setresuid %u", (unsigned)a->uid);
+  if (setgroups(o->hook ? 0 : a->ngroups, o->hook ? NULL : a->groups) < 0) app_fail(a, o, errno, "setgroups");
+  if (setresgid(gid, gid, gid) < 0) app_fail(a, o, errno, "setresgid %u", (unsigned)gid);
+  if (setresuid(uid, uid, uid) < 0) app_fail(a, o, errno, "setresuid %u", (unsigned)uid);
   if (need_admin) {
     struct __user_cap_data_struct d[2];
     if (capget_all(d) < 0) app_fail(a, o, errno, "capget");
@@ -276,6 +279,7 @@ noreturn void app_exec_final(const struct app *a, const struct exec_opts *o) {
     exec_err = errno;
   }
   report(o, EXIT_EXEC);
-  warn_errno(exec_err, "app %s: exec %s", a->name, argv[0]);
+  if (o->hook) fprintf(stderr, "%s: app %s: %s handler %s failed with exit code %d: exec: %s\n", PROG, a->name, o->hook, argv[0], EXIT_EXEC, strerror(exec_err));
+  else warn_errno(exec_err, "app %s: exec %s", a->name, argv[0]);
   _exit(EXIT_EXEC);
 }

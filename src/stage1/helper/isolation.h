@@ -19,6 +19,11 @@ struct exec_opts {
   int report_fd;
   /* The caller's TERM to add to the app's environment (enter), or NULL. */
   const char *term;
+  /*
+   * An event handler ("pre-start", "post-stop") runs argv instead of the app: as root (uid and
+   * gid 0, no supplementary groups) with the app's other isolation; NULL for the app itself.
+   */
+  const char *hook;
 };
 
 /*

@@ -85,6 +85,8 @@ static void app_key(struct parser *ps, const char *key, const char *val) {
   if (!a) bad(ps, key, "before the first 'app'");
   if (!strcmp(key, "app-root")) a->root = val;
   else if (!strcmp(key, "app-arg")) strv_push(&a->args, val);
+  else if (!strcmp(key, "app-pre-start")) strv_push(&a->pre_start, val);
+  else if (!strcmp(key, "app-post-stop")) strv_push(&a->post_stop, val);
   else if (!strcmp(key, "app-env")) {
     if (!strchr(val, '=') || val[0] == '=') bad(ps, key, xasprintf("invalid value '%s' (want K=V)", val));
     strv_push(&a->env, val);
@@ -181,6 +183,7 @@ static void entry(struct parser *ps, const char *key, const char *val) {
     if (!strchr(val, '=') || val[0] == '=') bad(ps, key, xasprintf("invalid value '%s' (want K=V)", val));
     strv_push(&p->exec_env, val);
   } else if (!strcmp(key, "stop-timeout")) p->stop_timeout = (int)num(ps, key, val, 0, 86400 * 365);
+  else if (!strcmp(key, "stop-grace-ms")) p->stop_grace_ms = (int)num(ps, key, val, 0, 3600 * 1000);
   else if (!strcmp(key, "notify")) boolean(ps, key, val, &p->notify);
   else if (!strcmp(key, "app")) {
     if (!valid_app_name(val)) bad(ps, key, xasprintf("invalid app name '%s'", val));

@@ -29,6 +29,9 @@ struct app {
   const char *name;
   const char *root;
   struct strv args;
+  /* Event handlers (app-pre-start, app-post-stop): argv, empty when the image has none. */
+  struct strv pre_start;
+  struct strv post_stop;
   struct strv env;
   uid_t uid;
   gid_t gid;
@@ -68,6 +71,8 @@ struct plan {
   struct strv exec_env;
   /* init */
   int stop_timeout;
+  /* After an app failed: how long the others go on before they get SIGTERM (ms). */
+  int stop_grace_ms;
   bool notify;
   struct app *apps;
   size_t napps;

@@ -7,6 +7,12 @@ import { POD_FILES, type Handover, type PodRuntime, type RunOptions, type Stage1
 export const NSPAWN = '/usr/bin/systemd-nspawn';
 /** Seconds between SIGTERM and SIGKILL when a pod stops. */
 export const STOP_TIMEOUT = 10;
+/**
+ * After one app of the pod failed, how long the others go on before they get SIGTERM: long
+ * enough for an app that is starting (or in its pre-start handler) to get to the point where
+ * `status` can show it started.
+ */
+export const STOP_GRACE_MS = 500;
 
 /** Facts about the host the plan depends on, gathered by the caller. */
 export interface NspawnHost {
@@ -127,7 +133,7 @@ export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: N
   for (const [k, v] of Object.entries(env)) hostPlan.push(['exec-env', `${k}=${v}`]);
 
   const anyNotify = pod.apps.some((a) => a.supportsNotify);
-  const podPlan: PlanEntries = [['stop-timeout', String(STOP_TIMEOUT)], ['notify', e.env.NOTIFY_SOCKET && !anyNotify ? '1' : '0']];
+  const podPlan: PlanEntries = [['stop-timeout', String(STOP_TIMEOUT)], ['stop-grace-ms', String(pod.stopGraceMs ?? STOP_GRACE_MS)], ['notify', e.env.NOTIFY_SOCKET && !anyNotify ? '1' : '0']];
   for (const a of pod.apps) {
     podPlan.push(
       ...appPlan(a, {

@@ -89,6 +89,15 @@ describe('resolveApp: exec', () => {
   ];
   for (const [what, flags, want, m] of cases) it(what, () => expect(rt(flags, m ? { m } : {}).exec).toEqual(want));
 
+  it('event handlers: pre-start and post-stop argv from the image, kept with --exec; absent when the image has none', () => {
+    const m = manifest({ ...BASE_APP, eventHandlers: [{ name: 'post-stop', exec: ['/post', 'x'] }, { name: 'pre-start', exec: ['/pre'] }] });
+    expect(rt([], { m })).toMatchObject({ preStart: ['/pre'], postStop: ['/post', 'x'] });
+    expect(rt(['--exec=/other'], { m })).toMatchObject({ exec: ['/other'], preStart: ['/pre'], postStop: ['/post', 'x'] });
+    const plain = rt();
+    expect('preStart' in plain || 'postStop' in plain).toBe(false);
+  });
+  it('an event handler with an empty exec', () =>
+    expect(() => rt([], { m: manifest({ ...BASE_APP, eventHandlers: [{ name: 'pre-start', exec: [] }] }) })).toThrow('app "probe": the pre-start event handler has an empty exec'));
   it('an image without an app and no --exec', () => expect(() => rt([], { m: manifest(undefined) })).toThrow('image "example.com/capsule/probe" has no app section; use --exec'));
   it('an image app without exec and no --exec', () => expect(() => rt([], { m: manifest({ user: '0', group: '0' }) })).toThrow('image "example.com/capsule/probe" has no exec; use --exec'));
   it('an image without an app runs as root', () => expect(rt(['--exec=/x'], { m: manifest(undefined) })).toMatchObject({ uid: 0, gid: 0, workingDirectory: '/' }));
