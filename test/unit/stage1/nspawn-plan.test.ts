@@ -65,14 +65,14 @@ describe('planNspawn', () => {
   });
 
   it('passes event handlers to the init as app-pre-start/app-post-stop argv, and the stop grace period', () => {
-    const p = planNspawn(env(), pod([app({ preStart: ['/bin/sh', '-c', 'x'], postStop: ['/post'] }), app({ name: 'plain' })], { stopGraceMs: 2500 }), { uuid: UUID }, { cgroups: v1, systemd: false });
+    const p = planNspawn(env(), pod([app({ preStart: ['/bin/sh', '-c', 'x'], postStop: ['/post'] }), app({ name: 'plain' })], { stopGraceMs: 2500 }), { uuid: UUID }, { cgroups: v1, systemd: false, stdinTty: false });
     expect(keys(p.podPlan, 'app-pre-start')).toEqual(['/bin/sh', '-c', 'x']);
     expect(keys(p.podPlan, 'app-post-stop')).toEqual(['/post']);
     expect(keys(p.podPlan, 'stop-grace-ms')).toEqual(['2500']);
     // In the app's own section, after its name.
     const i = p.podPlan.findIndex(([k, v]) => k === 'app' && v === 'plain');
     expect(p.podPlan.slice(i).some(([k]) => k === 'app-pre-start')).toBe(false);
-    expect(keys(planNspawn(env(), pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false }).podPlan, 'stop-grace-ms')).toEqual(['500']);
+    expect(keys(planNspawn(env(), pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false, stdinTty: false }).podPlan, 'stop-grace-ms')).toEqual(['500']);
   });
 
   it('refuses networks that need the networking support', () => {
