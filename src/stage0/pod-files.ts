@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CapsuleError } from '../errors/capsule-error.js';
 import { POD_FILES, type PodRuntime } from '../stage1/contract.js';
+import { prefillVolume } from './volume-prefill.js';
 
 /**
  * Writes what stage0 owns in a pod directory (docs/stage1-contract.md): the manifest, runtime.json,
@@ -37,5 +38,7 @@ export function writePodFiles(podDir: string, treeDir: string, manifest: unknown
     fs.mkdirSync(p, { mode: parseInt(v.mode, 8) });
     fs.chmodSync(p, parseInt(v.mode, 8));
     fs.chownSync(p, v.uid, v.gid);
+    const app = v.prefill && runtime.apps.find((a) => a.name === v.prefill?.app);
+    if (v.prefill && app) prefillVolume(path.join(treeDir, app.image.treeId, 'rootfs'), v.prefill.path, p);
   }
 }

@@ -93,6 +93,12 @@ export interface PodVolume {
   mode: string;
   uid: number;
   gid: number;
+  /**
+   * An implicit empty volume (an image mount point no volume was given for): stage0 fills it with
+   * the app's image content at `path` (resolved inside its rootfs) and gives it that
+   * directory's mode and owner. Explicit `kind=empty` volumes start empty.
+   */
+  prefill?: { app: string; path: string };
 }
 
 /** Everything stage1 needs, written by stage0 as `runtime.json`. */

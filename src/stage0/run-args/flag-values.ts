@@ -1,5 +1,4 @@
 /** The value syntax of `run`/`prepare` flags: pure parsers, each error a UsageError. */
-import path from 'node:path';
 import { CapsuleError, UsageError } from '../../errors/capsule-error.js';
 import { parseAcName } from '../../spec/ac-identifier.js';
 import { parseErrno } from '../../spec/errno.js';
@@ -47,10 +46,13 @@ function params(items: string[], what: string): Map<string, string> {
   return m;
 }
 
-/** A path inside an app: absolute, normalized, no `..` segments. */
-function appPath(p: string): string | undefined {
-  if (!p.startsWith('/') || p.split('/').includes('..')) return undefined;
-  const n = path.posix.normalize(p);
+/**
+ * A --mount target: a relative one is relative to "/" (rkt's tests use `target=dir`); ".." and
+ * symlinks are kept for stage1, which resolves them inside the app's root (never outside it).
+ */
+function mountTarget(p: string): string | undefined {
+  if (p === '' || p.includes('\0')) return undefined;
+  const n = `/${p}/`.replace(/\/+/g, '/').replace(/\/(\.\/)+/g, '/') || '/';
   return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
 }
 
@@ -117,8 +119,8 @@ export function parseMountFlag(s: string): MountFlag {
   } catch (e) {
     throw new UsageError(`invalid volume name ${JSON.stringify(volume)} in --mount flag ${JSON.stringify(s)}: ${(e as Error).message}`);
   }
-  const norm = appPath(target);
-  if (norm === undefined) throw new UsageError(`invalid target ${JSON.stringify(target)} in --mount flag ${JSON.stringify(s)}: must be an absolute path without ".." segments`);
+  const norm = mountTarget(target);
+  if (norm === undefined) throw new UsageError(`invalid target ${JSON.stringify(target)} in --mount flag ${JSON.stringify(s)}: must be a path`);
   return { volume, path: norm };
 }
 

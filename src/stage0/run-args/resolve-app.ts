@@ -202,7 +202,8 @@ function mounts(i: ResolveAppInput, app: App): Pick<ResolvedApp, 'implicitVolume
     }
     const name = `${i.name}-${mp.name}`;
     i.warn(`no volume specified for mount point ${JSON.stringify(mp.name)}, implicitly creating an "empty" volume. This volume will be removed when the pod is garbage-collected.`);
-    implicitVolumes.push({ name, kind: 'empty', readOnly: false, recursive: false, mode: '0755', uid: 0, gid: 0 });
+    // rkt (Docker's volume semantics): it starts with what the image has at that path.
+    implicitVolumes.push({ name, kind: 'empty', readOnly: false, recursive: false, mode: '0755', uid: 0, gid: 0, prefill: { app: i.name, path: mp.path } });
     runtime.push({ volume: name, path: mp.path, readOnly: mp.readOnly ?? false });
   }
   return { runtime, implicitVolumes, mounts: runtime.map((m) => ({ volume: m.volume, path: m.path })) };

@@ -9,6 +9,15 @@ export const MASKED_PATHS = ['proc/kcore', 'proc/kmem', 'proc/mem', 'proc/kallsy
 /** Kernel paths an app may read but not change. */
 export const READONLY_PATHS = ['proc/sysrq-trigger', 'proc/bus', 'proc/fs', 'proc/irq', 'proc/sys', 'proc/asound'];
 
+/** A volume as the helper mounts it: SRC as the helper sees it, onto TARGET resolved inside the app's root. */
+export interface AppVolumeMount {
+  src: string;
+  /** As the user or image gave it: absolute or relative to "/", symlinks and ".." resolved by the helper inside the root. */
+  target: string;
+  rec: boolean;
+  ro: boolean;
+}
+
 export interface AppPlanContext {
   /** The app's root as the helper sees it. */
   root: string;
@@ -20,6 +29,7 @@ export interface AppPlanContext {
   status?: string;
   started?: string;
   tty: boolean;
+  mounts?: readonly AppVolumeMount[];
   /** The app reads the init's own stdin (--interactive without a terminal) instead of /dev/null. */
   stdin?: boolean;
 }
@@ -55,5 +65,10 @@ export function appPlan(a: AppRuntime, c: AppPlanContext): PlanEntries {
   if (c.started) e.push(['app-started', c.started]);
   e.push(['app-notify', a.supportsNotify ? '1' : '0'], ['app-tty', c.tty ? '1' : '0']);
   if (c.stdin) e.push(['app-stdin', '1']);
+  for (const m of c.mounts ?? []) {
+    e.push(['app-mount', m.src], ['app-mount-target', m.target]);
+    const opts = [...(m.rec ? ['rec'] : []), ...(m.ro ? ['ro'] : [])];
+    if (opts.length > 0) e.push(['app-mount-opts', opts.join(',')]);
+  }
   return e;
 }

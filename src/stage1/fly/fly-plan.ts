@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { CapsuleError } from '../../errors/capsule-error.js';
-import { appPlan, type PlanEntries } from '../common/app-plan.js';
+import { appPlan, type AppVolumeMount, type PlanEntries } from '../common/app-plan.js';
 import { POD_FILES, type Handover, type PodRuntime, type Stage1Env } from '../contract.js';
 
 /**
@@ -25,17 +25,17 @@ export function planFly(e: Stage1Env, pod: PodRuntime): { plan: PlanEntries; han
   } else {
     plan.push(['bind', path.join(e.podDir, POD_FILES.appRootfs(app.name))], ['bind-target', root], ['bind-opts', 'rec']);
   }
+  // Volumes are mounted by the helper at their targets resolved inside the app's root (app-mount).
   const volumes = new Map(pod.volumes.map((v) => [v.name, v]));
-  for (const m of app.mounts) {
+  const mounts: AppVolumeMount[] = app.mounts.map((m) => {
     const v = volumes.get(m.volume);
     if (!v) throw new CapsuleError('stage1', `app ${app.name}: mount ${m.path}: volume ${JSON.stringify(m.volume)} not found`);
     const src = v.kind === 'host' ? (v.source ?? '') : path.join(e.podDir, POD_FILES.volume(v.name));
-    const opts = [...(v.kind === 'host' && v.recursive ? ['rec'] : []), ...(v.readOnly || m.readOnly ? ['ro'] : [])];
-    plan.push(['bind', src], ['bind-target', path.join(root, m.path)], ['bind-opts', opts.join(',')]);
-  }
+    return { src, target: m.path, rec: v.kind === 'host' && v.recursive, ro: v.readOnly || m.readOnly };
+  });
   plan.push(['pid-file', path.join(e.podDir, POD_FILES.pid)]);
   const unrestricted = { ...app, capabilities: 'all' as const, seccomp: null, oomScoreAdj: null };
-  plan.push(...appPlan(unrestricted, { root, cgroups: [], cgroupfs: 'none', controllers: [], unmaskedPaths: true, tty: true }));
+  plan.push(...appPlan(unrestricted, { root, cgroups: [], cgroupfs: 'none', controllers: [], unmaskedPaths: true, tty: true, mounts }));
   const helper = path.join(e.libexecDir, 'capsule-stage1');
   return { plan, root, handover: { cwd: e.podDir, argv: [helper, 'fly', path.join(e.podDir, POD_FILES.plan)], env: {} } };
 }

@@ -2,6 +2,7 @@
 #include "common.h"
 #include "isolation.h"
 #include "modes.h"
+#include "host-ops.h"
 #include "mounts.h"
 #include "plan.h"
 
@@ -73,6 +74,7 @@ int cmd_fly(int argc, char **argv) {
     snprintf(src, sizeof src, "/%s", kernel_fs[i]);
     if (bind_beneath(rootfd, kernel_fs[i], src, true, CREATE_DIR) < 0) app_fail(a, &o, errno, "bind %s", src);
   }
+  app_mount_volumes(a, &o, rootfd);
   app_join_cgroups(a, &o);
   app_mask_paths(a, &o, rootfd);
   if (p.pid_file) {

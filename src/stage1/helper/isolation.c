@@ -54,6 +54,14 @@ void app_mask_paths(const struct app *a, const struct exec_opts *o, int rootfd) 
     if (readonly_beneath(rootfd, a->ros.v[i]) < 0) app_fail(a, o, errno, "make %s read-only", a->ros.v[i]);
 }
 
+void app_mount_volumes(const struct app *a, const struct exec_opts *o, int rootfd) {
+  for (size_t i = 0; i < a->nmounts; i++) {
+    const struct app_mount *m = &a->mounts[i];
+    if (!m->target) app_fail(a, o, EINVAL, "volume %s: no app-mount-target", m->src);
+    if (bind_in_root(rootfd, m->target, m->src, m->rec, m->ro) < 0) app_fail(a, o, errno, "mount volume %s on %s", m->src, m->target);
+  }
+}
+
 /* app-notify: the init's $NOTIFY_SOCKET, bound to the same path inside the app's root. */
 static const char *bind_notify_socket(const struct app *a, const struct exec_opts *o, int rootfd) {
   const char *sock = getenv("NOTIFY_SOCKET");
@@ -86,6 +94,8 @@ noreturn void app_isolate_exec(const struct app *a, const struct exec_opts *o) {
   /* 4. */
   const char *step = NULL;
   if (cgroupfs_mount(a, rootfd, &step) < 0) app_fail(a, o, errno, "%s", step);
+  /* 4b. Volumes, over the kernel file systems too (an empty volume on /sys hides it). */
+  app_mount_volumes(a, o, rootfd);
   /* 5. */
   app_mask_paths(a, o, rootfd);
   /* 6. */

@@ -40,6 +40,9 @@ extern const char *notify_relay_src;
 /* Joins the app's cgroups (app-cgroup). */
 void app_join_cgroups(const struct app *a, const struct exec_opts *o);
 
+/* The app's volumes (app-mount), each at its target resolved inside ROOTFD. */
+void app_mount_volumes(const struct app *a, const struct exec_opts *o, int rootfd);
+
 /* app-mask and app-ro beneath ROOTFD. */
 void app_mask_paths(const struct app *a, const struct exec_opts *o, int rootfd);
 

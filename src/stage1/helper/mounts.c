@@ -1,7 +1,5 @@
 #include "mounts.h"
 
-#include "cgroups.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -119,6 +117,21 @@ int bind_beneath(int rootfd, const char *rel, const char *src, bool rec, enum cr
   int rc = mount(src, fd_path(fd), NULL, MS_BIND | (rec ? MS_REC : 0), NULL);
   int err = errno;
   close(fd);
+  errno = err;
+  return rc;
+}
+
+int bind_in_root(int rootfd, const char *target, const char *src, bool rec, bool ro) {
+  struct stat st;
+  if (stat(src, &st) < 0) return -1;
+  int tree = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
+  if (tree < 0) return -1;
+  int fd = open_in_root(rootfd, target, S_ISDIR(st.st_mode) ? CREATE_DIR : CREATE_FILE);
+  int rc = -1;
+  if (fd >= 0 && move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) == 0) rc = ro ? make_readonly_fd(tree, rec) : 0;
+  int err = errno;
+  if (fd >= 0) close(fd);
+  close(tree);
   errno = err;
   return rc;
 }
@@ -257,13 +270,5 @@ void apply_host_mount(const struct host_op *op, bool strict) {
     break;
   default:
     break;
-  }
-}
-
-void apply_host_ops(const struct plan *p, bool strict) {
-  for (size_t i = 0; i < p->nops; i++) {
-    const struct host_op *op = &p->ops[i];
-    if (op->type == HOP_TMPFS || op->type == HOP_OVERLAY || op->type == HOP_BIND) apply_host_mount(op, strict);
-    else cgroup_host_op(op);
   }
 }

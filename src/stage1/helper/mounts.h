@@ -4,8 +4,7 @@
 
 #include "common.h"
 #include "plan.h"
-
-enum create_kind { CREATE_NONE, CREATE_DIR, CREATE_FILE };
+#include "resolve.h"
 
 /*
  * Opens REL beneath DIRFD one component at a time with O_PATH|O_NOFOLLOW: a symlink in any
@@ -33,13 +32,19 @@ int mask_beneath(int rootfd, const char *rel);
 /* app-ro: binds REL over itself and makes it read-only; missing: 0. */
 int readonly_beneath(int rootfd, const char *rel);
 
+/*
+ * A volume: binds SRC (recursively with REC, read-only with RO) onto TARGET resolved inside the
+ * tree ROOTFD (open_in_root: symlinks and ".." stay inside it; missing parts are created as a
+ * directory, or as a file when SRC is one). The bind is made with open_tree and attached with
+ * move_mount to the fd the walk ended at, so nothing is looked up by path after the walk.
+ * 0 or -1 with errno.
+ */
+int bind_in_root(int rootfd, const char *target, const char *src, bool rec, bool ro);
+
 /* unshare(CLONE_NEWNS) with extra flags, then makes "/" a recursive slave. Dies with WHAT on failure. */
 void private_mount_ns(int extra_flags);
 
 /* Applies one host-side op (host-tmpfs, overlay, bind); STRICT refuses symlinks in bind targets. Dies on failure. */
 void apply_host_mount(const struct host_op *op, bool strict);
-
-/* The plan's host-side ops in order (mounts and cgroup ops). Dies on the first failure. */
-void apply_host_ops(const struct plan *p, bool strict);
 
 #endif

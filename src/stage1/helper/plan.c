@@ -128,6 +128,26 @@ static void app_key(struct parser *ps, const char *key, const char *val) {
   else if (!strcmp(key, "app-notify")) boolean(ps, key, val, &a->notify);
   else if (!strcmp(key, "app-tty")) boolean(ps, key, val, &a->tty);
   else if (!strcmp(key, "app-stdin")) boolean(ps, key, val, &a->stdin_pass);
+  else if (!strcmp(key, "app-mount")) {
+    if (val[0] != '/') bad(ps, key, xasprintf("'%s' is not absolute", val));
+    a->mounts = xrealloc(a->mounts, (a->nmounts + 1) * sizeof *a->mounts);
+    a->mounts[a->nmounts++] = (struct app_mount){ .src = val };
+    ps->expect = "app-mount-target";
+  } else if (!strcmp(key, "app-mount-target")) {
+    if (!a->nmounts || a->mounts[a->nmounts - 1].target) bad(ps, key, "without 'app-mount'");
+    if (!*val) bad(ps, key, "empty target");
+    a->mounts[a->nmounts - 1].target = val;
+  } else if (!strcmp(key, "app-mount-opts")) {
+    if (!a->nmounts) bad(ps, key, "without 'app-mount'");
+    struct app_mount *m = &a->mounts[a->nmounts - 1];
+    char *opts = xstrdup(val), *save = NULL;
+    for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+      if (!strcmp(o, "rec")) m->rec = true;
+      else if (!strcmp(o, "ro")) m->ro = true;
+      else bad(ps, key, xasprintf("unknown option '%s'", o));
+    }
+    free(opts);
+  }
   else die_msg("%s: unknown key '%s'", ps->p->path, key);
 }
 

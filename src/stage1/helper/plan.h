@@ -24,6 +24,13 @@ struct host_op {
 enum seccomp_mode { SECCOMP_NONE, SECCOMP_RETAIN, SECCOMP_REMOVE };
 enum cgroupfs_mode { CGROUPFS_NONE, CGROUPFS_V1, CGROUPFS_V2 };
 
+/* app-mount SRC + app-mount-target PATH [+ app-mount-opts rec,ro]: a volume inside the app's root. */
+struct app_mount {
+  const char *src;
+  const char *target;
+  bool rec, ro;
+};
+
 /* One `app` section. */
 struct app {
   const char *name;
@@ -57,6 +64,8 @@ struct app {
   const char *started;
   bool notify;
   bool tty;
+  struct app_mount *mounts;
+  size_t nmounts;
   bool stdin_pass; /* app-stdin: the app gets the init's stdin, not /dev/null */
 };
 

@@ -1,6 +1,7 @@
 /* `capsule-stage1 run PLAN`: host side of the nspawn flavour; forks and execs systemd-nspawn. */
 #include "common.h"
 #include "modes.h"
+#include "host-ops.h"
 #include "mounts.h"
 #include "plan.h"
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { CapsuleError } from '../../errors/capsule-error.js';
-import { appPlan, type PlanEntries } from '../common/app-plan.js';
+import { appPlan, type AppVolumeMount, type PlanEntries } from '../common/app-plan.js';
 import { planPodCgroups, type CgroupHost } from '../common/cgroups.js';
 import { POD_FILES, type Handover, type PodRuntime, type RunOptions, type Stage1Env } from '../contract.js';
 
@@ -37,6 +37,9 @@ export interface NspawnPlan {
 
 /** The container's view: /opt/stage2/<app>/rootfs, as in rkt. */
 export const appRootInContainer = (app: string): string => `/opt/stage2/${app}/rootfs`;
+
+/** Where a volume is bound in the container, for the init to mount into the apps. */
+export const volumeInContainer = (volume: string): string => `/capsule/volumes/${volume}`;
 
 /** nspawn's --bind syntax separates with ':'; a ':' inside a path is escaped. */
 const nspawnPath = (p: string): string => p.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
@@ -106,16 +109,26 @@ export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: N
   args.push(`--bind-ro=${nspawnPath(helper)}:/capsule/init`, `--bind-ro=${nspawnPath(path.join(podDir, 'stage1/pod-plan'))}:/capsule/plan`);
   args.push(`--bind=${nspawnPath(path.join(podDir, POD_FILES.statusDir))}:/capsule/pod/status`, `--bind=${nspawnPath(path.join(podDir, POD_FILES.logsDir))}:/capsule/pod/logs`);
   for (const b of cg.binds) args.push(`--bind=${nspawnPath(b.host)}:${b.container}`);
+  // Every volume an app mounts is bound once at /capsule/volumes/<name> (a path of ours, free of
+  // the image's symlinks); the init mounts it into each app at the target resolved inside that
+  // app's root (app-mount), after /proc, /sys and /dev, so a volume may cover those too.
   const volumes = new Map(pod.volumes.map((v) => [v.name, v]));
+  const appMounts = new Map<string, AppVolumeMount[]>();
+  const bound = new Set<string>();
   for (const a of pod.apps) {
+    const list: AppVolumeMount[] = [];
     for (const m of a.mounts) {
       const v = volumes.get(m.volume);
       if (!v) throw new CapsuleError('stage1', `app ${a.name}: mount ${m.path}: volume ${JSON.stringify(m.volume)} not found`);
-      const src = v.kind === 'host' ? (v.source ?? '') : path.join(podDir, POD_FILES.volume(v.name));
-      const opt = v.kind === 'host' && !v.recursive ? ':norbind' : '';
-      const flag = v.readOnly || m.readOnly ? '--bind-ro' : '--bind';
-      args.push(`${flag}=${nspawnPath(src)}:${nspawnPath(path.posix.join(appRootInContainer(a.name), m.path))}${opt}`);
+      const rec = v.kind === 'host' && v.recursive;
+      if (!bound.has(v.name)) {
+        bound.add(v.name);
+        const src = v.kind === 'host' ? (v.source ?? '') : path.join(podDir, POD_FILES.volume(v.name));
+        args.push(`${v.readOnly ? '--bind-ro' : '--bind'}=${nspawnPath(src)}:${volumeInContainer(v.name)}${rec ? '' : ':norbind'}`);
+      }
+      list.push({ src: volumeInContainer(v.name), target: m.path, rec, ro: v.readOnly || m.readOnly });
     }
+    appMounts.set(a.name, list);
   }
   args.push('/capsule/init', 'init');
 
@@ -147,6 +160,7 @@ export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: N
         started: `/capsule/pod/status/${a.name}.started`,
         tty,
         stdin: o.interactive === true && !tty,
+        mounts: appMounts.get(a.name) ?? [],
       }),
     );
   }

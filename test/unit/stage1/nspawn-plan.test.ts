@@ -88,7 +88,7 @@ describe('planNspawn', () => {
     expect(keys(own.podPlan, 'app-notify')).toEqual(['1']);
   });
 
-  it('binds volumes into the app root, read-only when asked, escaping colons', () => {
+  it('binds each volume once at /capsule/volumes/<name> (colons escaped); the init mounts it at the unresolved target, read-only when asked', () => {
     const p = planNspawn(
       env(),
       pod([app({ mounts: [{ volume: 'data', path: '/data', readOnly: false }, { volume: 'scratch', path: '/tmp/s', readOnly: true }] })], {
@@ -101,8 +101,17 @@ describe('planNspawn', () => {
       { cgroups: v1, systemd: false, stdinTty: false },
     );
     const argv = keys(p.hostPlan, 'exec-arg');
-    expect(argv).toContain('--bind=/srv/a\\:b:/opt/stage2/probe/rootfs/data:norbind');
-    expect(argv).toContain('--bind-ro=/d/pods/run/U/volumes/scratch:/opt/stage2/probe/rootfs/tmp/s');
+    expect(argv).toContain('--bind=/srv/a\\:b:/capsule/volumes/data:norbind');
+    expect(argv).toContain('--bind=/d/pods/run/U/volumes/scratch:/capsule/volumes/scratch:norbind');
+    expect(argv.filter((x) => x.includes('/opt/stage2/probe/rootfs/'))).toEqual([]);
+    const m = p.podPlan.filter(([k]) => k.startsWith('app-mount'));
+    expect(m).toEqual([
+      ['app-mount', '/capsule/volumes/data'],
+      ['app-mount-target', '/data'],
+      ['app-mount', '/capsule/volumes/scratch'],
+      ['app-mount-target', '/tmp/s'],
+      ['app-mount-opts', 'ro'],
+    ]);
   });
 
   it('gives nspawn every capability an app retains; the per-app filters replace nspawn\'s own', () => {

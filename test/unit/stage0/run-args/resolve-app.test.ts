@@ -264,7 +264,8 @@ describe('resolveApp: mounts and volumes', () => {
       { name: 'logs', path: '/var/log' },
     ],
   });
-  const implicit = (name: string): PodVolume => ({ name, kind: 'empty', readOnly: false, recursive: false, mode: '0755', uid: 0, gid: 0 });
+  // An implicit volume starts with the image's content at its mount point (rkt, Docker).
+  const implicit = (name: string, p: string): PodVolume => ({ name, kind: 'empty', readOnly: false, recursive: false, mode: '0755', uid: 0, gid: 0, prefill: { app: 'probe', path: p } });
   const cases: [string, string[], string[], AppRuntime['mounts'], PodVolume[], ImageManifest?][] = [
     ['no mount points, no mounts', [], [], [], []],
     ['a pod-wide mount', ['--volume=v,kind=empty', '--mount=volume=v,target=/v'], [], [{ volume: 'v', path: '/v', readOnly: false }], []],
@@ -279,7 +280,7 @@ describe('resolveApp: mounts and volumes', () => {
         { volume: 'data', path: '/var/data', readOnly: false },
         { volume: 'probe-logs', path: '/var/log', readOnly: false },
       ],
-      [implicit('probe-logs')],
+      [implicit('probe-logs', '/var/log')],
       withPoints,
     ],
     [

@@ -107,7 +107,7 @@ describe('resolvePod', () => {
     const r = resolvePod(spec, [PROBE], o);
     expect(r.volumes).toEqual([
       { name: 'h', kind: 'host', source: '/h', readOnly: false, recursive: false, mode: '0755', uid: 0, gid: 0 },
-      { name: 'probe-data', kind: 'empty', readOnly: false, recursive: false, mode: '0755', uid: 0, gid: 0 },
+      { name: 'probe-data', kind: 'empty', readOnly: false, recursive: false, mode: '0755', uid: 0, gid: 0, prefill: { app: 'probe', path: expect.stringMatching(/^\//) as string } },
     ]);
     expect(r.manifest.volumes).toEqual([
       { name: 'h', kind: 'host', source: '/h', readOnly: false, recursive: false },
