@@ -5,6 +5,7 @@ export class ByteReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private done = false;
+  private consumed = 0;
   private readonly it: AsyncIterator<Uint8Array>;
 
   constructor(source: AsyncIterable<Uint8Array>) {
@@ -48,7 +49,13 @@ export class ByteReader {
     return out;
   }
 
+  /** Bytes handed out or skipped so far: the stream offset of the next byte (archive indexes). */
+  get position(): number {
+    return this.consumed;
+  }
+
   private consume(n: number): void {
+    this.consumed += n;
     this.buffered -= n;
     while (n > 0) {
       const c = this.chunks[0]!;

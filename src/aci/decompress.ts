@@ -15,8 +15,23 @@ export function detectCompression(head: Buffer): Compression {
   throw new CapsuleError('bad-archive', 'unknown image filetype (not a tar, gzip, bzip2 or xz file)');
 }
 
-/** Host decompressors by absolute path, never from an image (CVE-2014-9357). */
-const TOOLS: Record<'bzip2' | 'xz', string> = { bzip2: '/usr/bin/bzip2', xz: '/usr/bin/xz' };
+/** Host decompressors by absolute path, never from an image (CVE-2014-9357). zstd is for OCI layers only (appc has none). */
+const TOOLS: Record<'bzip2' | 'xz' | 'zstd', string> = { bzip2: '/usr/bin/bzip2', xz: '/usr/bin/xz', zstd: '/usr/bin/zstd' };
+
+/** A stream compression an OCI layer may use. */
+export type LayerCompression = 'none' | 'gzip' | 'zstd';
+
+/**
+ * An OCI layer's compression by content: gzip, zstd, or a plain tar (ustar magic, or a zero block:
+ * an empty layer). Anything else is refused.
+ */
+export function detectLayerCompression(head: Buffer): LayerCompression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  if (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') return 'none';
+  if (head.length >= 512 && head.subarray(0, 512).every((b) => b === 0)) return 'none';
+  throw new CapsuleError('bad-archive', 'unknown layer format (not a tar, gzip or zstd stream)');
+}
 
 async function peek(it: AsyncIterator<Uint8Array>, n: number): Promise<Buffer[]> {
   const got: Buffer[] = [];
@@ -33,9 +48,14 @@ async function peek(it: AsyncIterator<Uint8Array>, n: number): Promise<Buffer[]>
 
 /** Reads enough of `source` to detect its format; `stream` replays those bytes, then the rest. */
 export async function sniffCompression(source: AsyncIterable<Uint8Array>): Promise<{ kind: Compression; stream: AsyncIterable<Uint8Array> }> {
+  return sniffWith(source, detectCompression);
+}
+
+/** Like sniffCompression, with another detector (OCI layers: detectLayerCompression). */
+export async function sniffWith<K>(source: AsyncIterable<Uint8Array>, detect: (head: Buffer) => K): Promise<{ kind: K; stream: AsyncIterable<Uint8Array> }> {
   const it = source[Symbol.asyncIterator]();
   const head = await peek(it, 512);
-  const kind = detectCompression(Buffer.concat(head));
+  const kind = detect(Buffer.concat(head));
   const stream: AsyncIterable<Uint8Array> = {
     [Symbol.asyncIterator]: () => {
       let i = 0;
@@ -49,6 +69,11 @@ export async function sniffCompression(source: AsyncIterable<Uint8Array>): Promi
 export async function* decompress(source: AsyncIterable<Uint8Array>, onFormat?: (c: Compression) => void): AsyncGenerator<Buffer> {
   const { kind, stream: rest } = await sniffCompression(source);
   onFormat?.(kind);
+  yield* decompressAs(kind, rest);
+}
+
+/** Decompresses `rest` (whose format the caller detected) as `kind`. */
+export async function* decompressAs(kind: Compression | LayerCompression, rest: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
   // An error of the source (a network transfer, a signature stream) is passed on as it is, never
   // reported as a broken archive.
   const failed: { error: Error | undefined } = { error: undefined };

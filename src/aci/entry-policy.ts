@@ -67,6 +67,30 @@ export function checkEntryKind(e: Pick<TarEntry, 'path' | 'type' | 'mode' | 'raw
   }
 }
 
+/**
+ * An OCI layer entry's name as a path relative to the tree root ('' is the root itself: `./`,
+ * `.`), by the same rules as ACI names: no NUL, no absolute names, no `..`, no empty or `.`
+ * components after a leading `./`, bounded lengths and depth. Pure.
+ */
+export function layerEntryName(raw: string, limits: ExtractLimits = DEFAULT_LIMITS, what = 'layer entry name'): string {
+  const shown = JSON.stringify(raw.length > 200 ? `${raw.slice(0, 200)}…` : raw);
+  if (raw.includes('\0')) throw bad(`${what} ${shown} contains a NUL byte`);
+  if (Buffer.byteLength(raw) > limits.maxPathBytes) throw bad(`${what} ${shown} is longer than ${limits.maxPathBytes} bytes`);
+  if (raw.startsWith('/')) throw bad(`absolute ${what} ${shown}`);
+  let name = raw;
+  while (name.startsWith('./')) name = name.slice(2);
+  name = name.replace(/\/+$/, '');
+  if (name === '' || name === '.') return '';
+  const parts = name.split('/');
+  for (const p of parts) {
+    if (p === '..') throw bad(`${what} ${shown} contains ".."`);
+    if (p === '' || p === '.') throw bad(`${what} ${shown} has an empty or "." component`);
+    if (Buffer.byteLength(p) > limits.maxComponentBytes) throw bad(`${what} ${shown} has a component longer than ${limits.maxComponentBytes} bytes`);
+  }
+  if (parts.length > limits.maxDepth) throw bad(`${what} ${shown} is nested deeper than ${limits.maxDepth} levels`);
+  return name;
+}
+
 /** A hardlink target must name a file inside rootfs/ by the same rules as entry names. */
 export function classifyLinkTarget(linkpath: string, limits: ExtractLimits = DEFAULT_LIMITS): string {
   const c = classifyEntry({ path: linkpath, type: 'file' }, limits, 'hardlink target');

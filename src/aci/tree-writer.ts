@@ -216,7 +216,7 @@ const MAX_TIME = 0o77777777777;
  * negative number into "now") and far-future ones the ustar maximum, so the recorded digest
  * always matches what `digestTree` later reads from disk.
  */
-function fsSeconds(d: Date): number {
+export function fsSeconds(d: Date): number {
   return Math.min(Math.max(Math.floor(d.getTime() / 1000), 0), MAX_TIME);
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { listImages } from './image-index.js';
+import { referencedBlobs } from './oci-index.js';
 import { removeImage } from './image-remove.js';
 import type { Store } from './store.js';
 import { deleteTree, listTrees } from './tree-index.js';
@@ -51,6 +52,17 @@ export async function gcImages(store: Store, gracePeriodMs: number, now: number,
         if (!imageIds.has(name)) {
           await fs.promises.rm(path.join(l.blobDir, shard, name), { force: true });
           report.blobsRemoved.push(name);
+        }
+      }
+    }
+    // OCI blobs (layers, configs, manifests) that no stored image holds: a cut import's, or a
+    // shared layer whose last image went.
+    const held = referencedBlobs(store.db);
+    for (const shard of safeReaddir(l.ociBlobDir)) {
+      for (const name of safeReaddir(path.join(l.ociBlobDir, shard))) {
+        if (!held.has(`sha256:${name}`)) {
+          await fs.promises.rm(path.join(l.ociBlobDir, shard, name), { force: true });
+          report.blobsRemoved.push(`sha256:${name}`);
         }
       }
     }

@@ -1,15 +1,21 @@
 import { CapsuleError } from '../errors/capsule-error.js';
-import { type ImageId, type ImageIdPrefix, parseImageId } from '../spec/image-id.js';
+import { type ImageId, type ImageIdPrefix, parseImageId, prefixString } from '../spec/image-id.js';
 import { parseImageManifest, type ImageManifest } from '../spec/image-manifest.js';
 import { hostOsArch } from '../spec/os-arch.js';
 import type { Db } from './index-db.js';
 
+/** `aci`: an appc image (one blob, its own manifest). `oci`: an OCI/Docker image (src/store/oci-index.ts has its layers). */
+export type ImageKind = 'aci' | 'oci';
+
 export interface ImageRecord {
   id: ImageId;
+  kind: ImageKind;
+  /** ACI: the manifest's name. OCI: `registry/repository` of the reference it was first stored under. */
   name: string;
   labels: Record<string, string>;
+  /** ACI: the image's manifest. OCI: the appc view of its config (what a run uses; src/oci/config-app.ts). */
   manifest: ImageManifest;
-  /** The manifest exactly as the image carried it (cat-manifest prints this). */
+  /** ACI: the manifest exactly as the image carried it (cat-manifest prints this). OCI: the appc view as stored. */
   manifestText: string;
   size: number;
   importTime: number;
@@ -17,11 +23,12 @@ export interface ImageRecord {
   latest: boolean;
 }
 
-interface Row { id: string; name: string; labels: string; manifest: string; size: number; import_time: number; last_used: number; latest: number }
+interface Row { id: string; kind: string; name: string; labels: string; manifest: string; size: number; import_time: number; last_used: number; latest: number }
 
 function fromRow(r: Row): ImageRecord {
   return {
     id: parseImageId(r.id),
+    kind: r.kind === 'oci' ? 'oci' : 'aci',
     name: r.name,
     labels: JSON.parse(r.labels) as Record<string, string>,
     manifest: parseImageManifest(r.manifest),
@@ -46,11 +53,12 @@ export function getImage(db: Db, id: ImageId): ImageRecord | undefined {
   return r && fromRow(r);
 }
 
-/** rkt's prefix rules: ≥ 2 hex digits, unique among stored images. */
+/** rkt's prefix rules: ≥ 2 hex digits, unique among stored images (`sha512-…` ACIs, `sha256:…` OCI images). */
 export function findByIdPrefix(db: Db, p: ImageIdPrefix): ImageRecord {
-  const rows = db.prepare("SELECT * FROM images WHERE id >= ? AND id < ? LIMIT 2").all(`sha512-${p.hex}`, `sha512-${p.hex}g`) as Row[];
-  if (rows.length === 0) throw new CapsuleError('image-not-found', `no image IDs found matching "sha512-${p.hex}"`);
-  if (rows.length > 1) throw new CapsuleError('ambiguous-image-id', `ambiguous image ID "sha512-${p.hex}"`, { hint: 'give more hex digits' });
+  const prefix = prefixString(p);
+  const rows = db.prepare("SELECT * FROM images WHERE id >= ? AND id < ? LIMIT 2").all(prefix, `${prefix}g`) as Row[];
+  if (rows.length === 0) throw new CapsuleError('image-not-found', `no image IDs found matching "${prefix}"`);
+  if (rows.length > 1) throw new CapsuleError('ambiguous-image-id', `ambiguous image ID "${prefix}"`, { hint: 'give more hex digits' });
   return fromRow(rows[0]!);
 }
 
@@ -60,7 +68,7 @@ export function findByIdPrefix(db: Db, p: ImageIdPrefix): ImageRecord {
  */
 export function findByName(db: Db, name: string, labels: Record<string, string>): ImageRecord | undefined {
   const host = hostOsArch();
-  const rows = (db.prepare('SELECT * FROM images WHERE name = ?').all(name) as Row[]).map(fromRow);
+  const rows = (db.prepare("SELECT * FROM images WHERE name = ? AND kind = 'aci'").all(name) as Row[]).map(fromRow);
   const ok = rows.filter((r) => {
     for (const [k, v] of Object.entries(labels)) if (r.labels[k] !== v) return false;
     if (labels.os === undefined && r.labels.os !== undefined && r.labels.os !== host.os) return false;
@@ -71,12 +79,12 @@ export function findByName(db: Db, name: string, labels: Record<string, string>)
   return ok[0];
 }
 
-export function upsertImage(db: Db, rec: Omit<ImageRecord, 'importTime' | 'lastUsed'>, now: number): void {
+export function upsertImage(db: Db, rec: Omit<ImageRecord, 'importTime' | 'lastUsed' | 'kind'> & { kind?: ImageKind }, now: number): void {
   db.prepare(
-    `INSERT INTO images (id, name, labels, manifest, size, import_time, last_used, latest)
-     VALUES (@id, @name, @labels, @manifest, @size, @now, @now, @latest)
+    `INSERT INTO images (id, kind, name, labels, manifest, size, import_time, last_used, latest)
+     VALUES (@id, @kind, @name, @labels, @manifest, @size, @now, @now, @latest)
      ON CONFLICT(id) DO UPDATE SET last_used = @now, latest = MAX(latest, @latest)`,
-  ).run({ id: rec.id, name: rec.name, labels: JSON.stringify(rec.labels), manifest: rec.manifestText, size: rec.size, now, latest: rec.latest ? 1 : 0 });
+  ).run({ id: rec.id, kind: rec.kind ?? 'aci', name: rec.name, labels: JSON.stringify(rec.labels), manifest: rec.manifestText, size: rec.size, now, latest: rec.latest ? 1 : 0 });
 }
 
 export function touchImage(db: Db, id: ImageId, now: number): void {

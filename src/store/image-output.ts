@@ -10,6 +10,10 @@ import type { Store } from './store.js';
 
 /** Writes the stored (uncompressed) ACI to `out`: byte-identical to the original tar. */
 export async function exportImage(store: Store, img: ImageRecord, out: string, overwrite: boolean): Promise<void> {
+  if (img.kind === 'oci') {
+    const { exportOciArchive } = await import('./oci-output.js');
+    return exportOciArchive(store, img, out, overwrite);
+  }
   if (!overwrite && fs.existsSync(out)) throw new CapsuleError('exists', `${JSON.stringify(out)} already exists`, { hint: 'pass --overwrite to replace it' });
   const tmp = path.join(path.dirname(path.resolve(out)), `.${path.basename(out)}.${process.pid}.tmp`);
   try {
@@ -32,6 +36,10 @@ export async function writeImageTree(store: Store, img: ImageRecord, dir: string
   if (fs.existsSync(dir)) {
     if (!o.overwrite) throw new CapsuleError('exists', `extraction target ${JSON.stringify(dir)} already exists`, { hint: 'pass --overwrite to replace it' });
     await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+  if (img.kind === 'oci') {
+    const { writeOciTree } = await import('./oci-output.js');
+    return writeOciTree(store, img, dir, o.rootfsOnly);
   }
   const layers: PlannedLayer[] = o.withDependencies ? planFor(store, img) : [{ id: img.id, manifest: img.manifest, ancestorWhitelist: undefined, ownWhitelist: undefined }];
   if (o.rootfsOnly) {

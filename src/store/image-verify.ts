@@ -25,6 +25,10 @@ async function expectedDigest(store: Store, plan: readonly PlannedLayer[], root:
 
 /** Re-hashes an image's rendered tree; a tree that no longer matches is removed and rendered again. */
 export async function verifyImageTree(store: Store, img: ImageRecord): Promise<{ outcome: VerifyOutcome; expected?: string; actual?: string }> {
+  if (img.kind === 'oci') {
+    const { verifyOciTree } = await import('./oci-output.js');
+    return verifyOciTree(store, img);
+  }
   const plan = planFor(store, img);
   const id = treeIdOf(plan);
   const rec = getTree(store.db, id);

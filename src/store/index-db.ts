@@ -6,7 +6,7 @@ import { CapsuleError } from '../errors/capsule-error.js';
 
 export type Db = BetterSqlite3.Database;
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE images (
@@ -36,6 +36,38 @@ const MIGRATIONS: string[] = [
      max_age INTEGER,
      download_time INTEGER
    );`,
+  // 2: OCI/Docker images. Their `images` row (kind 'oci', id = config digest) carries the appc
+  // view runs use; oci_images the manifest and ordered layers; oci_refs every reference that
+  // names one (tags, digests) and where it came from; oci_blobs which CAS blobs each image holds
+  // (reference counts for gc: a blob goes when no image row points to it).
+  `ALTER TABLE images ADD COLUMN kind TEXT NOT NULL DEFAULT 'aci';
+   CREATE TABLE oci_images (
+     image_id TEXT PRIMARY KEY,
+     manifest_digest TEXT NOT NULL,
+     manifest_media_type TEXT NOT NULL,
+     config_digest TEXT NOT NULL,
+     platform TEXT NOT NULL,
+     layers TEXT NOT NULL,
+     run_config TEXT NOT NULL
+   );
+   CREATE TABLE oci_refs (
+     ref TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     tag TEXT,
+     image_id TEXT NOT NULL,
+     top_digest TEXT NOT NULL,
+     source TEXT NOT NULL,
+     platform TEXT NOT NULL,
+     updated INTEGER NOT NULL
+   );
+   CREATE INDEX oci_refs_image ON oci_refs(image_id);
+   CREATE INDEX oci_refs_name ON oci_refs(name);
+   CREATE TABLE oci_blobs (
+     digest TEXT NOT NULL,
+     image_id TEXT NOT NULL,
+     PRIMARY KEY (digest, image_id)
+   );
+   CREATE INDEX oci_blobs_image ON oci_blobs(image_id);`,
 ];
 
 /**

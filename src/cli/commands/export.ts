@@ -24,7 +24,7 @@ export function registerExport(program: Command, io: Io): void {
         overwrite: f.overwrite === true,
         storedManifest: async (imageId) => {
           const { Store } = await import('../../store/store.js');
-          const { resolveStoredImage } = await import('../../store/resolve-image.js');
+          const { resolveStoredImage } = await import('../../oci/stored-image.js');
           const s = Store.open(ctx.globals.dir, false);
           try {
             return s.exists ? resolveStoredImage(s, imageId).manifestText : null;

@@ -9,7 +9,7 @@ import { parsePullPolicy, type PullPolicy } from '../../stage0/pull-policy.js';
 import { shortImageId } from '../../spec/image-id.js';
 
 /** `store` is commander's name for `--no-store` (false when given). */
-interface FetchFlags { signature?: string[]; full?: boolean; pullPolicy: string; storeOnly?: boolean; store?: boolean }
+interface FetchFlags { signature?: string[]; full?: boolean; pullPolicy: string; storeOnly?: boolean; store?: boolean; platform?: string }
 
 /** `--pull-policy`, or what rkt's deprecated `--store-only` / `--no-store` mean (with a warning). */
 function pullPolicyOf(cmd: Command, f: FetchFlags, warn: (m: string) => void): PullPolicy {
@@ -35,12 +35,15 @@ export function registerFetch(program: Command, io: Io): void {
     .addOption(new Option('--signature <file>', "an image's signature: after its image (rkt), or one per image before them, in order (default: IMAGE.asc beside a file)").argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .option('--full', 'print the full image ID')
     .addOption(new Option('--pull-policy <policy>', 'when to fetch: new, update or never').choices(['new', 'update', 'never']).default('update'))
+    .option('--platform <os/arch[/variant]>', "OCI images: the platform to choose from a multi-platform image (default: the host's)")
     .option('--store-only', 'use only the store (deprecated: --pull-policy=never)')
     .option('--no-store', 'fetch even when the image is in the store (deprecated: --pull-policy=update)')
     .action(async (_images: string[], flags: FetchFlags, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
-      const images = pairSignatures(commandArgv(cmd), new Set(['--pull-policy']));
+      const images = pairSignatures(commandArgv(cmd), new Set(['--pull-policy', '--platform']));
       const policy = pullPolicyOf(cmd, flags, ctx.warn);
+      const { parsePlatform } = await import('../../oci/platform.js');
+      const platform = flags.platform !== undefined ? parsePlatform(flags.platform) : undefined;
       const { Store } = await import('../../store/store.js');
       const { fetchImage } = await import('../../stage0/fetch-image.js');
       const { RemoteSession } = await import('../../stage0/fetch-remote.js');
@@ -49,7 +52,7 @@ export function registerFetch(program: Command, io: Io): void {
       const remote = new RemoteSession(ctx.globals, hooks);
       try {
         for (const img of images) {
-          const r = await fetchImage(store, img, policy, ctx.globals, hooks, remote);
+          const r = await fetchImage(store, { ...img, ...(platform ? { platform } : {}) }, policy, ctx.globals, hooks, remote);
           io.out(`${shortImageId(r.id, flags.full ? 64 : 32)}\n`);
         }
       } finally {

@@ -102,7 +102,7 @@ export function registerImage(program: Command, io: Io): void {
     .action(async (args: string[], _f: unknown, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       await withStore(ctx, false, async (s) => {
-        const { resolveStoredImage } = await import('../../store/resolve-image.js');
+        const { resolveStoredImage } = await import('../../oci/stored-image.js');
         const { removeImage } = await import('../../store/image-remove.js');
         const { formatError } = await import('../../errors/format.js');
         let ok = 0;
@@ -146,7 +146,8 @@ export function registerImage(program: Command, io: Io): void {
     .description('print the manifest of an image')
     .argument('[image]')
     .option('--pretty-print [bool]', 'indent the JSON (true or false)', 'true')
-    .action(async (arg: string | undefined, f: { prettyPrint: string | boolean }, cmd: Command) => {
+    .option('--config', "OCI images: print the image's config instead of its manifest")
+    .action(async (arg: string | undefined, f: { prettyPrint: string | boolean; config?: boolean }, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       // rkt's bool flag: a bare `--pretty-print` never takes the next word, but commander's
       // optional value does; give that word back as the image argument.
@@ -159,24 +160,30 @@ export function registerImage(program: Command, io: Io): void {
       if (arg === undefined) throw new UsageError("missing required argument 'image'");
       const image = arg;
       await withStore(ctx, false, async (s) => {
-        const { resolveStoredImage } = await import('../../store/resolve-image.js');
+        const { resolveStoredImage } = await import('../../oci/stored-image.js');
         const img = resolveStoredImage(s, image);
+        let manifestText = img.manifestText;
+        if (img.kind === 'oci') {
+          // The OCI manifest (or config) exactly as fetched, from its CAS blob.
+          const { ociManifestText } = await import('../../store/oci-render.js');
+          manifestText = await ociManifestText(s, img, f.config === true ? 'config' : 'manifest');
+        } else if (f.config === true) throw new CapsuleError('not-oci', `image ${JSON.stringify(image)} is an ACI; --config applies to OCI images`);
         // Without pretty-printing: the image's own manifest text, byte for byte (not re-serialised).
-        const text = pretty === true || pretty === 'true' ? JSON.stringify(JSON.parse(img.manifestText), null, '\t') : img.manifestText;
+        const text = pretty === true || pretty === 'true' ? JSON.stringify(JSON.parse(manifestText), null, '\t') : manifestText;
         io.out(text.endsWith('\n') ? text : `${text}\n`);
       });
     });
 
   image
     .command('export')
-    .description('export an image from the store as an uncompressed ACI, byte-identical to the original')
+    .description('export an image from the store: an ACI as an uncompressed ACI, byte-identical to the original; an OCI image as an oci-archive')
     .argument('<image>')
     .argument('<out>')
     .option('--overwrite', 'overwrite the output file')
     .action(async (arg: string, out: string, f: { overwrite?: boolean }, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       await withStore(ctx, false, async (s) => {
-        const { resolveStoredImage } = await import('../../store/resolve-image.js');
+        const { resolveStoredImage } = await import('../../oci/stored-image.js');
         const { exportImage } = await import('../../store/image-output.js');
         await exportImage(s, resolveStoredImage(s, arg), out, f.overwrite === true);
       });
@@ -196,7 +203,7 @@ export function registerImage(program: Command, io: Io): void {
       .action(async (arg: string, dir: string, f: { rootfsOnly?: boolean; overwrite?: boolean }, cmd: Command) => {
         const ctx = makeCtx(cmd, io);
         await withStore(ctx, false, async (s) => {
-          const { resolveStoredImage } = await import('../../store/resolve-image.js');
+          const { resolveStoredImage } = await import('../../oci/stored-image.js');
           const { writeImageTree } = await import('../../store/image-output.js');
           await writeImageTree(s, resolveStoredImage(s, arg), dir, { withDependencies: withDeps, rootfsOnly: f.rootfsOnly === true, overwrite: f.overwrite === true });
         });
@@ -232,7 +239,7 @@ export function registerImage(program: Command, io: Io): void {
     .action(async (args: string[], _f: unknown, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       await withStore(ctx, false, async (s) => {
-        const { resolveStoredImage } = await import('../../store/resolve-image.js');
+        const { resolveStoredImage } = await import('../../oci/stored-image.js');
         const { verifyImageTree } = await import('../../store/image-verify.js');
         for (const a of args) {
           const img = resolveStoredImage(s, a);

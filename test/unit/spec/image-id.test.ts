@@ -24,13 +24,13 @@ describe('image IDs', () => {
 
 describe('image ID prefixes typed on the command line', () => {
   it('needs at least 2 hex digits', () => {
-    expect(parseImageIdPrefix('sha512-ab')).toEqual({ hex: 'ab' });
+    expect(parseImageIdPrefix('sha512-ab')).toEqual({ alg: 'sha512', hex: 'ab' });
     expect(() => parseImageIdPrefix('sha512-a')).toThrow(/image ID too short/);
     expect(() => parseImageIdPrefix('sha512-')).toThrow(/image ID too short/);
   });
   it('is case-insensitive and keeps up to 128 hex', () => {
-    expect(parseImageIdPrefix('SHA512-ABCDEF')).toEqual({ hex: 'abcdef' });
-    expect(parseImageIdPrefix(`sha512-${HEX}`)).toEqual({ hex: HEX });
+    expect(parseImageIdPrefix('SHA512-ABCDEF')).toEqual({ alg: 'sha512', hex: 'abcdef' });
+    expect(parseImageIdPrefix(`sha512-${HEX}`)).toEqual({ alg: 'sha512', hex: HEX });
     expect(() => parseImageIdPrefix(`sha512-${HEX}0`)).toThrow(/badly formatted/);
   });
   it('rejects non-hex', () => {
@@ -41,5 +41,18 @@ describe('image ID prefixes typed on the command line', () => {
     expect(looksLikeImageId('SHA512-ab')).toBe(true);
     expect(looksLikeImageId('example.com/sha512-ab')).toBe(false);
     expect(looksLikeImageId('sha256-ab')).toBe(false);
+  });
+  it('OCI image IDs: sha256:<hex> (the config digest), up to 64 hex, 12 shown in listings', () => {
+    const h = 'c'.repeat(64);
+    expect(looksLikeImageId('sha256:ab')).toBe(true);
+    expect(looksLikeImageId('busybox:latest')).toBe(false);
+    expect(parseImageIdPrefix('sha256:AB')).toEqual({ alg: 'sha256', hex: 'ab' });
+    expect(parseImageIdPrefix(`sha256:${h}`)).toEqual({ alg: 'sha256', hex: h });
+    expect(() => parseImageIdPrefix(`sha256:${h}0`)).toThrow(/badly formatted/);
+    expect(() => parseImageIdPrefix('sha256:a')).toThrow(/image ID too short/);
+    const id = parseImageId(`sha256:${h}`);
+    expect(shortImageId(id, 12)).toBe(`sha256:${h.slice(0, 12)}`);
+    expect(shortImageId(id, 32)).toBe(`sha256:${h}`);
+    expect(shortImageId(id, 64)).toBe(`sha256:${h}`);
   });
 });
