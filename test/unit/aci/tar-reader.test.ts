@@ -181,23 +181,6 @@ describe('readTar: alignment', () => {
     ]);
   });
 
-  it('bytes claimed by a link are skipped, never yielded', async () => {
-    const link = Buffer.concat([encodeHeader({ path: 'l', type: 'SymbolicLink', linkpath: 'f', mode: 0o777, size: 700 }), Buffer.alloc(1024, 0x41)]);
-    const got = await readAll(tarOf(link, entry({ path: 'f' }, 'ok')));
-    expect(got.map((e) => [e.path, e.size, e.data])).toEqual([
-      ['l', 0, ''],
-      ['f', 2, 'ok'],
-    ]);
-  });
-
-  it('a directory has no body whatever its size field says (as node-tar and its Header codec)', async () => {
-    const dir = encodeHeader({ path: 'd/', type: 'Directory', mode: 0o755, size: 700 });
-    const got = await readAll(tarOf(dir, entry({ path: 'f' }, 'ok')));
-    expect(got.map((e) => [e.path, e.size, e.data])).toEqual([
-      ['d/', 0, ''],
-      ['f', 2, 'ok'],
-    ]);
-  });
 });
 
 describe('readTar: malformed archives', () => {
@@ -231,22 +214,181 @@ describe('readTar: malformed archives', () => {
   });
 
   it.each([
-    [{ uid: '-1' }, /^invalid owner -1:0 for "f"$/],
+    [{ uid: '-1' }, /^PAX header of "f" has an invalid uid "-1"$/],
     [{ gid: '4294967295' }, /^invalid owner 0:4294967295 for "f"$/],
-    [{ uid: 'abc' }, /^invalid owner NaN:0 for "f"$/],
-    [{ mtime: '1e30' }, /^invalid modification time for "f"$/],
+    [{ uid: 'abc' }, /^PAX header of "f" has an invalid uid "abc"$/],
+    [{ mtime: '1e30' }, /^PAX header of "f" has an invalid mtime "1e30"$/],
+    [{ mtime: '99999999999999' }, /^PAX header of "f" has an invalid mtime "99999999999999"$/],
   ])('PAX value no file can have: %j', async (records, problem) => {
     expect((await failure(tarOf(meta('ExtendedHeader', pax(records)), entry({ path: 'f' }, 'hello')))).message).toMatch(problem);
   });
 
   it('PAX size beyond any real file (the ustar field left 0)', async () => {
     const tar = tarOf(meta('ExtendedHeader', pax({ size: '99999999999999999999' })), entry({ path: 'f' }, ''));
-    expect((await failure(tar)).message).toBe('invalid size for "f"');
+    expect((await failure(tar)).message).toBe('PAX header of "f" has an invalid size "99999999999999999999"');
   });
 
   it('PAX metadata larger than 1 MiB is refused before it is buffered', async () => {
     const h = Buffer.alloc(512);
     new Header({ path: 'PaxHeader/x', type: 'ExtendedHeader', size: 2 * 1024 * 1024, mode: 0o644, uid: 0, gid: 0, mtime: new Date(0) }).encode(h, 0);
     expect((await failure(tarOf(h))).message).toMatch(/tar metadata entry too large \(2097152 bytes\)/);
+  });
+});
+
+/** Rewrites bytes of a header block and fixes its checksum (hand-made hostile headers). */
+function patched(block: Buffer, edits: [number, Buffer | string][]): Buffer {
+  const b = Buffer.from(block);
+  for (const [off, bytes] of edits) Buffer.from(bytes as string, typeof bytes === 'string' ? 'latin1' : undefined).copy(b, off);
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const x of b) sum += x;
+  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return b;
+}
+
+/** A plain file header (no body) whose typeflag byte is `t`. */
+const typed = (t: string, path = 'rootfs/x', size = 0): Buffer => patched(encodeHeader({ path, type: 'File', mode: 0o644, size }), [[156, t]]);
+
+describe('readTar: one meaning for every byte (GNU tar, libarchive and Go read these differently)', () => {
+  it('ustar size 0 with a PAX size: the entry body would be read as headers by one reader and as data by another (TARmageddon)', async () => {
+    // The body is a complete header another reader would see as a second entry.
+    const smuggled = encodeHeader({ path: 'rootfs/smuggled', type: 'File', mode: 0o644, size: 0 });
+    const tar = tarOf(meta('ExtendedHeader', pax({ size: String(smuggled.length) })), encodeHeader({ path: 'rootfs/f', type: 'File', mode: 0o644, size: 0 }), smuggled);
+    expect((await failure(tar)).message).toBe('inconsistent sizes for "rootfs/f": header 0, pax 512');
+  });
+
+  it('a GNU long name and a PAX path on the same entry', async () => {
+    const tar = tarOf(meta('NextFileHasLongPath', 'rootfs/gnu-name\0'), meta('ExtendedHeader', pax({ path: 'rootfs/pax-name' })), entry({ path: 'rootfs/x' }, 'x'));
+    expect((await failure(tar)).message).toBe('tar entry "rootfs/x" has both a GNU long name "rootfs/gnu-name" and a PAX path "rootfs/pax-name"');
+  });
+
+  it('a GNU long link name and a PAX linkpath on the same entry', async () => {
+    const tar = tarOf(meta('NextFileHasLongLinkpath', 'a\0'), meta('ExtendedHeader', pax({ linkpath: 'b' })), entry({ path: 'rootfs/l', type: 'SymbolicLink', linkpath: 'c' }));
+    expect((await failure(tar)).message).toBe('tar entry "rootfs/l" has both a GNU long link name and a PAX linkpath');
+  });
+
+  it.each([
+    ['N', /^tar entry "rootfs\/x" is an old GNU long-name entry \(type N\)/],
+    ['7', /^tar entry "rootfs\/x" is a contiguous file \(type 7\)/],
+    ['S', /^tar entry "rootfs\/x" is a GNU sparse file \(type S\)/],
+    ['X', /^tar entry "rootfs\/x" is a Solaris extended header \(type X\)/],
+    ['q', /^tar entry "rootfs\/x" is of unknown type "q"/], // GNU tar and libarchive extract these as plain files
+  ])('type %s entries', async (t, problem) => {
+    expect((await failure(tarOf(typed(t), entry({ path: 'rootfs/y' }, 'y')))).message).toMatch(problem);
+  });
+
+  it.each(['path', 'linkpath', 'size'])('a global PAX header (g) that sets %s for every later entry', async (key) => {
+    const tar = tarOf(meta('GlobalExtendedHeader', pax({ [key]: key === 'size' ? '1' : 'rootfs/renamed' })), entry({ path: 'rootfs/a' }, 'a'));
+    expect((await failure(tar)).message).toBe(`global PAX header "PaxHeader/x" sets "${key}", which would apply to every later entry`);
+  });
+
+  it('a global PAX header with only a comment (what git archive writes) is fine', async () => {
+    const tar = tarOf(meta('GlobalExtendedHeader', pax({ comment: '0123456789abcdef0123456789abcdef01234567' })), entry({ path: 'rootfs/a' }, 'a'));
+    expect((await readAll(tar)).map((e) => e.path)).toEqual(['rootfs/a']);
+  });
+
+  it('a PAX record whose bytes are not UTF-8', async () => {
+    const rec = Buffer.concat([Buffer.from(' path=rootfs/caf'), Buffer.from([0xe9]), Buffer.from('\n')]);
+    const body = Buffer.concat([Buffer.from(String(rec.length + 2)), rec]);
+    const tar = tarOf(meta('ExtendedHeader', body), entry({ path: 'rootfs/x' }, 'x'));
+    expect((await failure(tar)).message).toBe('a record in the PAX header of "rootfs/x" is not valid UTF-8: "rootfs/café"');
+  });
+
+  it('binary xattr values (SCHILY.xattr.*) are allowed: Capsule ignores them', async () => {
+    const rec = Buffer.concat([Buffer.from(' SCHILY.xattr.security.capability='), Buffer.from([0x01, 0x00, 0x00, 0x02, 0xff, 0xfe]), Buffer.from('\n')]);
+    const body = Buffer.concat([Buffer.from(String(rec.length + 2)), rec]);
+    expect((await readAll(tarOf(meta('ExtendedHeader', body), entry({ path: 'rootfs/x' }, 'x')))).map((e) => e.path)).toEqual(['rootfs/x']);
+  });
+
+  it('a NUL inside a PAX path (C readers cut it short)', async () => {
+    const tar = tarOf(meta('ExtendedHeader', pax({ path: 'rootfs/ok\0/../../victim' })), entry({ path: 'rootfs/x' }, 'x'));
+    expect((await failure(tar)).message).toBe('PAX header of "rootfs/x" path "rootfs/ok\\u0000/../../victim" contains a NUL byte');
+  });
+
+  it.each<[string, Buffer | string, RegExp]>([
+    ['a record whose length runs past the header', '99 path=rootfs/a\n', /^malformed record in the PAX header of "rootfs\/x" \(at byte 0\): its length 99 does not end at a newline$/],
+    ['a record without a length', 'path=rootfs/a\n', /^malformed record in the PAX header of "rootfs\/x" \(at byte 0\): no length$/],
+    ['a record without "="', '10 pathxx\n', /^malformed record in the PAX header of "rootfs\/x": "pathxx"$/],
+    ['trailing bytes after the last record', `${pax({ path: 'rootfs/a' })}\0\0`, /^malformed record in the PAX header of "rootfs\/x" \(at byte 17\): no length$/],
+    ['a keyword given twice', pax({ path: 'rootfs/a' }) + pax({ path: 'rootfs/b' }), /^PAX header of "rootfs\/x" sets "path" twice$/],
+    ['a GNU sparse map', pax({ 'GNU.sparse.size': '100' }), /^PAX header of "rootfs\/x" describes a GNU sparse file \(GNU.sparse.size\)/],
+    ['a binary header charset', pax({ hdrcharset: 'BINARY' }), /^PAX header of "rootfs\/x" sets hdrcharset="BINARY"/],
+    ['an empty path ("delete the field")', pax({ path: '' }), /^PAX header of "rootfs\/x" has an empty path$/],
+  ])('%s', async (_what, body, problem) => {
+    expect((await failure(tarOf(meta('ExtendedHeader', body), entry({ path: 'rootfs/x' }, 'x')))).message).toMatch(problem);
+  });
+
+  it('an empty PAX linkpath on a link whose header names a target', async () => {
+    const tar = tarOf(meta('ExtendedHeader', pax({ linkpath: '' })), entry({ path: 'rootfs/l', type: 'SymbolicLink', linkpath: 'target' }));
+    expect((await failure(tar)).message).toMatch(/^PAX header of "rootfs\/l" empties the link name "target"/);
+  });
+
+  it.each<[string, Buffer[], RegExp]>([
+    ['two PAX headers for one entry', [meta('ExtendedHeader', pax({ path: 'rootfs/a' })), meta('ExtendedHeader', pax({ uid: '1' }))], /^two PAX headers for one tar entry/],
+    ['two GNU long names for one entry', [meta('NextFileHasLongPath', 'rootfs/a\0'), meta('NextFileHasLongPath', 'rootfs/b\0')], /^two GNU long names for one tar entry$/],
+    ['a global header between an entry and its PAX header', [meta('ExtendedHeader', pax({ path: 'rootfs/a' })), meta('GlobalExtendedHeader', pax({ uid: '1' }))], /^a global PAX header "PaxHeader\/x" sits between/],
+  ])('%s', async (_what, metas, problem) => {
+    expect((await failure(tarOf(...metas, entry({ path: 'rootfs/x' }, 'x')))).message).toMatch(problem);
+  });
+
+  it('metadata with no entry after it', async () => {
+    expect((await failure(tarOf(meta('NextFileHasLongPath', 'rootfs/a\0')))).message).toMatch(/is not followed by the entry it describes/);
+  });
+
+  it.each([
+    ['NUL inside', 'rootfs/ok\0../../victim\0', /^GNU long name "rootfs\/ok\\u0000..\/..\/victim" contains a NUL byte$/],
+    ['not UTF-8', Buffer.from([0x72, 0xff, 0]), /^GNU long name "rÿ" is not valid UTF-8$/],
+  ])('a GNU long name with a %s', async (_what, body, problem) => {
+    expect((await failure(tarOf(meta('NextFileHasLongPath', body), entry({ path: 'rootfs/x' }, 'x')))).message).toMatch(problem);
+  });
+
+  it('a ustar name whose bytes are not UTF-8 (lossy decoding would merge distinct names)', async () => {
+    const h = patched(encodeHeader({ path: 'rootfs/ab', type: 'File', mode: 0o644 }), [[8, Buffer.from([0xff])]]);
+    expect((await failure(tarOf(h))).message).toBe('entry name of tar entry "rootfs/aÿ" is not valid UTF-8');
+  });
+
+  it.each([
+    ['SymbolicLink', 'a symlink'],
+    ['Link', 'a hardlink'],
+    ['Directory', 'a directory'],
+  ] as const)('%s claiming data (readers disagree whether it has any)', async (type, _what) => {
+    const h = encodeHeader({ path: 'rootfs/l', type, linkpath: type === 'Directory' ? '' : 'rootfs/f', mode: 0o755, size: 700 });
+    const tar = tarOf(h, Buffer.alloc(1024, 0x41), entry({ path: 'rootfs/f' }, 'ok'));
+    expect((await failure(tar)).message).toBe(`tar entry "rootfs/l" (${type}) claims 700 bytes of data`);
+  });
+
+  it('a regular file (type 0) whose name ends in "/" (Go reads a file, GNU tar a directory)', async () => {
+    expect((await failure(tarOf(typed('0', 'rootfs/d/')))).message).toBe('tar entry "rootfs/d/" is a regular file whose name ends in "/"');
+  });
+
+  it('an old-style (type \\0) entry whose name ends in "/" is a directory, as every reader agrees', async () => {
+    expect((await readAll(tarOf(typed('\0', 'rootfs/d/')))).map((e) => [e.path, e.type])).toEqual([['rootfs/d/', 'directory']]);
+  });
+
+  it('a header magic no reader agrees on ("ustar\\0" with version "xx": GNU tar reads the prefix field, node-tar does not)', async () => {
+    const h = patched(encodeHeader({ path: 'rootfs/x', type: 'File', mode: 0o644 }), [[263, 'xx'], [345, 'prefix']]);
+    expect((await failure(tarOf(h))).message).toBe('unknown tar header format (magic "ustar\\u0000xx") for entry "rootfs/x"');
+  });
+
+  it('a ustar prefix field is joined to the name', async () => {
+    const h = patched(encodeHeader({ path: 'x', type: 'File', mode: 0o644 }), [[345, 'rootfs/dir']]);
+    expect((await readAll(tarOf(h))).map((e) => e.path)).toEqual(['rootfs/dir/x']);
+  });
+
+  it.each([
+    ['digits then garbage (node-tar and libarchive read 1, GNU tar refuses)', '0000001x000\0'],
+    ['a negative base-256 size', Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe])],
+    ['a base-256 marker other than 0x80/0xff', Buffer.from([0x81, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])],
+  ])('a size field with %s', async (_what, field) => {
+    const h = patched(encodeHeader({ path: 'rootfs/x', type: 'File', mode: 0o644 }), [[124, field]]);
+    expect((await failure(tarOf(h))).message).toBe('invalid size field in the tar header of "rootfs/x"');
+  });
+
+  it('a base-256 size (what GNU tar writes past 8 GiB) is read', async () => {
+    const field = Buffer.alloc(12);
+    field[0] = 0x80;
+    field[11] = 3;
+    const h = patched(encodeHeader({ path: 'rootfs/x', type: 'File', mode: 0o644 }), [[124, field]]);
+    expect((await readAll(tarOf(h, Buffer.from('abc'), padding(3)))).map((e) => [e.path, e.data])).toEqual([['rootfs/x', 'abc']]);
   });
 });
