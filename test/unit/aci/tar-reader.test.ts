@@ -1,37 +1,9 @@
 import { Header } from 'tar';
 import { describe, expect, it } from 'vitest';
 import { readTar, type TarEntry } from '../../../src/aci/tar-reader.js';
-import { END_OF_ARCHIVE, encodeHeader, padding, type TarHeaderFields } from '../../../src/aci/tar-writer.js';
+import { encodeHeader, padding } from '../../../src/aci/tar-writer.js';
 import { CapsuleError } from '../../../src/errors/capsule-error.js';
-
-type MetaType = 'ExtendedHeader' | 'GlobalExtendedHeader' | 'NextFileHasLongPath' | 'NextFileHasLongLinkpath';
-
-/** A header (plus body and padding) exactly as given; PAX is added by encodeHeader only when needed. */
-function entry(f: Partial<TarHeaderFields> & { path: string }, body = ''): Buffer {
-  const type = f.type ?? 'File';
-  const b = Buffer.from(body);
-  return Buffer.concat([encodeHeader({ mode: 0o644, ...f, type, size: f.size ?? (type === 'File' ? b.length : 0) }), b, padding(b.length)]);
-}
-
-/** A PAX ("x"/"g") or GNU long-name ("L"/"K") metadata entry. */
-function meta(type: MetaType, body: Buffer | string): Buffer {
-  const b = Buffer.from(body);
-  const h = Buffer.alloc(512);
-  new Header({ path: type.startsWith('Next') ? '././@LongLink' : 'PaxHeader/x', type, size: b.length, mode: 0o644, uid: 0, gid: 0, mtime: new Date(0) }).encode(h, 0);
-  return Buffer.concat([h, b, padding(b.length)]);
-}
-
-/** PAX records: "<len> key=value\n", the length counting its own digits. */
-function pax(records: Record<string, string>): string {
-  return Object.entries(records)
-    .map(([k, v]) => {
-      const line = ` ${k}=${v}\n`;
-      let n = Buffer.byteLength(line);
-      while (n !== Buffer.byteLength(line) + String(n).length) n = Buffer.byteLength(line) + String(n).length;
-      return `${n}${line}`;
-    })
-    .join('');
-}
+import { entry, meta, patched, pax, tarOf, typed } from '../../helpers/raw-tar.js';
 
 /** Feeds `buf` in awkward chunk sizes so every read crosses chunk boundaries. */
 async function* chunked(buf: Buffer, sizes = [1, 7, 511, 513, 100, 4096]): AsyncGenerator<Buffer> {
@@ -71,7 +43,6 @@ async function failure(tar: Buffer): Promise<CapsuleError> {
   throw new Error('expected readTar to fail');
 }
 
-const tarOf = (...parts: Buffer[]): Buffer => Buffer.concat([...parts, END_OF_ARCHIVE]);
 
 describe('readTar: ustar basics', () => {
   it('reads files, directories, symlinks and hardlinks with their metadata', async () => {
@@ -234,20 +205,6 @@ describe('readTar: malformed archives', () => {
     expect((await failure(tarOf(h))).message).toMatch(/tar metadata entry too large \(2097152 bytes\)/);
   });
 });
-
-/** Rewrites bytes of a header block and fixes its checksum (hand-made hostile headers). */
-function patched(block: Buffer, edits: [number, Buffer | string][]): Buffer {
-  const b = Buffer.from(block);
-  for (const [off, bytes] of edits) Buffer.from(bytes as string, typeof bytes === 'string' ? 'latin1' : undefined).copy(b, off);
-  b.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const x of b) sum += x;
-  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-  return b;
-}
-
-/** A plain file header (no body) whose typeflag byte is `t`. */
-const typed = (t: string, path = 'rootfs/x', size = 0): Buffer => patched(encodeHeader({ path, type: 'File', mode: 0o644, size }), [[156, t]]);
 
 describe('readTar: one meaning for every byte (GNU tar, libarchive and Go read these differently)', () => {
   it('ustar size 0 with a PAX size: the entry body would be read as headers by one reader and as data by another (TARmageddon)', async () => {
