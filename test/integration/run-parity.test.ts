@@ -1,8 +1,12 @@
 // rkt/podman parity of `capsule run` as a user sees it (issue 11, runtime side): stdin through
-// --interactive without a terminal, docker's seccomp allow list, and nspawn's own notices on stop.
-import { spawn } from 'node:child_process';
+// --interactive without a terminal, docker's seccomp allow list, nspawn's own notices on stop, and
+// what is missing behind an exec that fails with "No such file or directory".
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { busyboxImage } from '../helpers/busybox-image.js';
 import { CAPSULE } from '../helpers/cli.js';
 import { makePodWorld, podSkipReason, type PodWorld } from '../helpers/pods.js';
 
@@ -58,5 +62,42 @@ describe.skipIf(skip !== null)('capsule run: rkt and podman parity', () => {
     expect(out).toBe('up\nbye\n');
     expect(err).not.toMatch(/Trying to halt|Container .* (exited|terminated)/);
     expect(code).toBe(0);
+  });
+
+  describe('an exec failing for want of its interpreter or libraries names what is missing', () => {
+    // The host's dynamically linked `true` and its ELF interpreter (ldd prints it as an absolute path).
+    const hostTrue = '/usr/bin/true';
+    const interp = /^\s*(\/\S*ld-linux\S*)/m.exec(execFileSync('ldd', [hostTrue], { encoding: 'utf8' }))?.[1] ?? '';
+    const image = (name: string, withInterp: boolean): string =>
+      busyboxImage(w.base, name, {}, (root) => {
+        fs.copyFileSync(hostTrue, path.join(root, 'dyn-true'));
+        fs.chmodSync(path.join(root, 'dyn-true'), 0o755);
+        fs.writeFileSync(path.join(root, 'script'), '#!/bin/bash\necho never\n', { mode: 0o755 });
+        if (withInterp) {
+          fs.mkdirSync(path.join(root, path.dirname(interp)), { recursive: true });
+          fs.copyFileSync(fs.realpathSync(interp), path.join(root, interp));
+          fs.chmodSync(path.join(root, interp), 0o755);
+        }
+      });
+    const lines = (stderr: string): string[] => stderr.split('\n').filter((l) => l !== '' && !l.includes('signature verification has been disabled'));
+
+    it('a missing ELF interpreter, and the libraries missing with it', async () => {
+      expect(interp).not.toBe('');
+      const r = await w.run(['--insecure-options=image', 'run', image('pr-no-interp', false), '--exec=/dyn-true']);
+      expect(lines(r.stderr)).toEqual([`capsule-stage1: app pr-no-interp: exec /dyn-true: No such file or directory: its ELF interpreter ${interp} is missing; shared libraries not found: libc.so.6`]);
+      expect(r.code).toBe(127);
+    });
+
+    it('a missing library behind a present interpreter is named by the loader', async () => {
+      const r = await w.run(['--insecure-options=image', 'run', image('pr-no-libc', true), '--exec=/dyn-true']);
+      expect(lines(r.stderr)).toEqual([expect.stringMatching(/^\/dyn-true: error while loading shared libraries: libc\.so\.6: cannot open shared object file: No such file or directory$/)]);
+      expect(r.code).toBe(127);
+    });
+
+    it("a script whose #! interpreter is missing", async () => {
+      const r = await w.run(['--insecure-options=image', 'run', image('pr-no-bash', false), '--exec=/script']);
+      expect(lines(r.stderr)).toEqual(['capsule-stage1: app pr-no-bash: exec /script: No such file or directory: the interpreter /bin/bash of its #! line is missing']);
+      expect(r.code).toBe(127);
+    });
   });
 });

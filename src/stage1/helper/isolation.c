@@ -1,6 +1,7 @@
 #include "isolation.h"
 
 #include "cgroups.h"
+#include "exec-diag.h"
 #include "mounts.h"
 
 #include <errno.h>
@@ -267,6 +268,9 @@ noreturn void app_exec_final(const struct app *a, const struct exec_opts *o) {
   if (!strchr(prog, '/')) {
     prog = search_path(argv[0], envp, &exec_err);
   }
+  /* What a failing exec would lack (a missing ELF interpreter, libraries, a #! interpreter), read
+   * now: after the seccomp filter is loaded the app may not be allowed to open files. */
+  char *missing = prog ? exec_missing_parts(prog) : NULL;
   /* 16. */
   scmp_filter_ctx ctx = NULL;
   if (a->seccomp != SECCOMP_NONE) ctx = build_seccomp(a, o);
@@ -290,6 +294,7 @@ noreturn void app_exec_final(const struct app *a, const struct exec_opts *o) {
   }
   report(o, EXIT_EXEC);
   if (o->hook) fprintf(stderr, "%s: app %s: %s handler %s failed with exit code %d: exec: %s\n", PROG, a->name, o->hook, argv[0], EXIT_EXEC, strerror(exec_err));
+  else if (exec_err == ENOENT && missing) fprintf(stderr, "%s: app %s: exec %s: %s: %s\n", PROG, a->name, argv[0], strerror(exec_err), missing);
   else warn_errno(exec_err, "app %s: exec %s", a->name, argv[0]);
   _exit(EXIT_EXEC);
 }
