@@ -5,8 +5,8 @@ import path from 'node:path';
 
 const SRC = path.resolve(import.meta.dirname, '../src');
 const ALLOWED = {
-  cli: ['stage0', 'oci', 'fetch', 'store', 'verify', 'aci', 'config', 'spec', 'sys', 'errors', 'stage1', 'net', 'version.ts'],
-  stage0: ['oci', 'fetch', 'store', 'verify', 'aci', 'config', 'spec', 'sys', 'errors', 'stage1/contract'],
+  cli: ['stage0', 'mds', 'oci', 'fetch', 'store', 'verify', 'aci', 'config', 'spec', 'sys', 'errors', 'stage1', 'net', 'version.ts'],
+  stage0: ['mds', 'oci', 'fetch', 'store', 'verify', 'aci', 'config', 'spec', 'sys', 'errors', 'stage1/contract'],
   fetch: ['store', 'verify', 'aci', 'spec', 'sys', 'errors', 'config'],
   verify: ['spec', 'sys', 'errors'],
   store: ['aci', 'spec', 'sys', 'errors'],
@@ -17,6 +17,7 @@ const ALLOWED = {
   errors: [],
   oci: ['fetch', 'store', 'verify', 'aci', 'config', 'spec', 'sys', 'errors'],
   net: ['spec', 'sys', 'errors'],
+  mds: ['errors'],
   stage1: ['stage1/contract', 'net', 'spec', 'sys', 'errors'],
 };
 

@@ -19,6 +19,7 @@ import { registerCatManifest } from './commands/cat-manifest.js';
 import { registerExport } from './commands/export.js';
 import { registerLogs } from './commands/logs.js';
 import { registerConfig } from './commands/config.js';
+import { registerMetadataService } from './commands/metadata-service.js';
 
 /** Builds a fresh program per invocation: no flag state is registered at import time. */
 export function buildProgram(io: Io, onCommandError: (cmd: Command, message: string) => void): Command {
@@ -61,6 +62,7 @@ export function buildProgram(io: Io, onCommandError: (cmd: Command, message: str
   registerExport(program, io);
   registerLogs(program, io);
   registerConfig(program, io);
+  registerMetadataService(program, io);
   gateRootOnly(program, (cmd) => onCommandError(cmd, ''));
   return program;
 }

@@ -14,6 +14,7 @@ import { refuseNotYet } from './run-args/not-yet.js';
 import { parseRunArgs } from './run-args/parse-run-args.js';
 import { parsePodManifest, resolvePod, resolvePodManifest } from './run-args/resolve-pod.js';
 import { stopGraceMs } from './run-args/stop-grace.js';
+import { checkMdsRegister } from './mds-check.js';
 
 /** The flavours, handed in by the CLI (stage0 never imports one). */
 export interface Flavours {
@@ -40,6 +41,7 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
   const spec = parseRunArgs(o.argv, o.kind, (m) => o.hooks.warn(m));
   if (spec.pod.privateUsers) throw new UsageError('--private-users is not supported yet');
   if (o.kind === 'run' && !o.inheritedLock) throw new CapsuleError('handover', 'run must be started through bin/capsule (no pod lock descriptor was passed)');
+  if (spec.pod.mdsRegister) checkMdsRegister(g.dir, spec.pod.net);
   const store = Store.open(g.dir, true);
   const remote = new RemoteSession(g, o.hooks);
   try {

@@ -55,11 +55,14 @@ export function registerRun(program: Command, io: Io): void {
     .option('--hostname <name>', 'pod hostname (default capsule-<uuid>)')
     .option('--interactive', 'run the pod interactively')
     .option('--ipc <mode>', 'IPC namespace: auto, private or parent')
-    .option('--mds-register', 'register with the metadata service (not supported)')
+    .option('--mds-register', 'register with the metadata service (not yet: refused until CNI networking lands)')
     .action(async (uuid: string, flags: { net?: string | boolean; hostname?: string; interactive?: boolean; ipc?: string; mdsRegister?: boolean }, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       requireRoot();
-      if (flags.mdsRegister) throw new UsageError('--mds-register is not supported');
+      if (flags.mdsRegister === true) {
+        const { checkMdsRegister } = await import('../../stage0/mds-check.js');
+        checkMdsRegister(ctx.globals.dir, typeof flags.net === 'string' ? flags.net : flags.net === true ? 'default' : undefined);
+      }
       if (flags.ipc !== undefined && !['auto', 'private', 'parent'].includes(flags.ipc)) throw new UsageError(`invalid value ${JSON.stringify(flags.ipc)} for --ipc (auto, private or parent)`);
       const { runPrepared } = await import('../../stage0/start-pod.js');
       const { runtimeDir, stage1Env, stage1For } = await import('../stage1-registry.js');

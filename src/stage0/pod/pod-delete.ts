@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import path from 'node:path';
+import { mdsRoot, removeRegistration } from '../../mds/mds-store.js';
 import { CapsuleError } from '../../errors/capsule-error.js';
 import type { PodRuntime } from '../../stage1/contract.js';
 import { readPodRuntime, type Pod } from './pod.js';
@@ -34,6 +36,12 @@ export async function deletePod(pod: Pod, stage1Gc: Stage1Gc, hooks: DeleteHooks
     } catch (e) {
       hooks.warn(`problem performing stage1 GC on "${pod.uuid}"`, e);
     }
+  }
+  // Its metadata service registration (if it had one) ends with it: pods/<state>/<uuid> → data dir.
+  try {
+    if (removeRegistration(mdsRoot(path.resolve(pod.dir, '../../..')), pod.uuid)) hooks.debug(`pod "${pod.uuid}": metadata service registration removed`);
+  } catch (e) {
+    hooks.warn(`pod "${pod.uuid}": removing its metadata service registration`, e);
   }
   const detached = unmountUnder(pod.dir);
   for (const mp of detached) hooks.debug(`detached leftover mount ${mp}`);

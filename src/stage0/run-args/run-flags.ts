@@ -188,11 +188,8 @@ export const RUN_FLAGS: Readonly<Record<string, RunFlagDef>> = {
   '--mds-register': {
     scope: 'pod',
     kind: 'bool',
-    only: 'run',
-    help: 'register the pod with the metadata service (not supported yet: only --mds-register=false)',
-    set(_st, v, f) {
-      if (bool(v, f)) throw new UsageError('--mds-register is not supported');
-    },
+    help: "register the pod with the metadata service (needs 'capsule metadata-service' running and a CNI network; not yet: refused until CNI networking lands)",
+    set: (st, v, f) => void (st.pod.mdsRegister = bool(v, f)),
   },
 
   // ---- per-app ----

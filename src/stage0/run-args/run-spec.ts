@@ -52,6 +52,8 @@ export interface PodFlags {
   interactive: boolean;
   podManifest?: string;
   privateUsers: boolean;
+  /** --mds-register: register with the metadata service (src/stage0/mds-check.ts). */
+  mdsRegister?: boolean;
   noOverlay: boolean;
   ipc?: 'auto' | 'private' | 'parent';
   /** Raw `--net` value: bare `--net` is `default`; repeated flags are joined with `,`. */

@@ -26,7 +26,7 @@ describe('run/prepare bool flags take Go ParseBool spellings', () => {
     for (const v of ['false', 'False', 'FALSE', 'f', 'F', '0']) {
       it(`${kind} ${name}=${v}`, () => expect(() => parseRunArgs(at(v), kind)).not.toThrow());
     }
-    if (name === '--mds-register' || name === '--store-only' || name === '--no-store') continue;
+    if (name === '--store-only' || name === '--no-store') continue;
     for (const v of ['true', 'True', 'TRUE', 't', 'T', '1']) {
       it(`${kind} ${name}=${v}`, () => expect(() => parseRunArgs(at(v), kind)).not.toThrow());
     }
