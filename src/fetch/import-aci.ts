@@ -16,6 +16,7 @@ import { planRender, treeIdOf, type PlannedLayer, type RenderImage } from '../st
 import type { Store } from '../store/store.js';
 import { commitTree, treeBytes } from '../store/tree-store.js';
 import { fsyncDir, tempName } from '../sys/atomic-write.js';
+import { makeDirs } from '../sys/shared-dir.js';
 import { crashPoint } from '../sys/crash-point.js';
 import { openTarIntake } from './tar-intake.js';
 import { checkSignerTrustedFor, verifyingStream, type VerifiedSignature } from '../verify/signature.js';
@@ -43,6 +44,8 @@ export interface ImportOptions {
   /** Fetches a dependency the store lacks (by name, through discovery); without it a missing one fails. */
   fetchDependency?: (dep: Dependency) => Promise<void>;
   latest?: boolean;
+  /** Render the tree while importing (default: when running as root; `run` renders a missing one). */
+  render?: boolean;
   sizeLimits?: SizeLimits;
   now?: () => number;
   /** Called with each chunk's size as raw bytes are read (progress). */
@@ -81,9 +84,15 @@ export async function importAci(store: Store, src: ImportSource, opts: ImportOpt
     if (src.signature !== undefined) verified = await verifyingStream(counted, src.signature, opts.trustedKeys);
     const bytes = verified ? verified.data : counted;
 
-    fs.mkdirSync(path.join(tmpTree, 'rootfs'), { recursive: true, mode: 0o700 });
-    const writer = new TreeWriter(path.join(tmpTree, 'rootfs'));
-    writer.nextLayer();
+    // Only root renders on fetch: a tree a user extracted would hold that user's files instead of
+    // the image's owners. A user's fetch stores the blob and the index row; `run` renders later.
+    const render = opts.render ?? (process.getuid?.() ?? 0) === 0;
+    let writer: TreeWriter | undefined;
+    if (render) {
+      fs.mkdirSync(path.join(tmpTree, 'rootfs'), { recursive: true, mode: 0o700 });
+      writer = new TreeWriter(path.join(tmpTree, 'rootfs'));
+      writer.nextLayer();
+    }
     const tar = await openTarIntake(bytes, { blobFile: tmpBlob, limits, compressedSoFar: () => compressed, sizeHint: src.size });
     let manifest: ImageManifest;
     let manifestText: string;
@@ -116,12 +125,14 @@ export async function importAci(store: Store, src: ImportSource, opts: ImportOpt
     crashPoint('before-blob-commit');
     await commitBlob(store, tmpBlob, id, size);
     crashPoint('after-blob-commit');
-    applyOwnWhitelist(writer, plan[0]!);
-    await applyLayers(store, writer, plan.slice(1));
-    writer.finish();
-    const treeId = treeIdOf(plan);
-    crashPoint('before-tree-commit');
-    await commitTree(store, tmpTree, { id: treeId, imageId: id, deps: plan.map((l) => l.id), size: treeBytes(writer.nodes.values()), created: now() });
+    if (writer) {
+      applyOwnWhitelist(writer, plan[0]!);
+      await applyLayers(store, writer, plan.slice(1));
+      writer.finish();
+      const treeId = treeIdOf(plan);
+      crashPoint('before-tree-commit');
+      await commitTree(store, tmpTree, { id: treeId, imageId: id, deps: plan.map((l) => l.id), size: treeBytes(writer.nodes.values()), created: now() });
+    }
     crashPoint('before-index');
     upsertImage(store.db, { id, name: manifest.name, labels: labelsOf(manifest), manifest, manifestText, size, latest: opts.latest ?? false }, now());
     return { id, manifest, signer };
@@ -135,9 +146,10 @@ export async function importAci(store: Store, src: ImportSource, opts: ImportOpt
 /** Moves a hashed temp blob to its content address; "already there" keeps the existing one. */
 async function commitBlob(store: Store, tmp: string, id: ImageId, size: number): Promise<void> {
   const dest = blobPath(store.layout, id);
-  fs.mkdirSync(path.dirname(dest), { recursive: true, mode: 0o700 });
+  makeDirs(path.dirname(dest), store.modes.writableDir);
   // Already there means verify, not overwrite: keep it only if it still hashes to its name.
   if (fs.existsSync(dest) && fs.statSync(dest).size === size && (await sha512File(dest)) === id) return;
+  if (store.modes.shared) fs.chmodSync(tmp, store.modes.readableFile);
   fs.renameSync(tmp, dest);
   await fsyncDir(path.dirname(dest));
 }

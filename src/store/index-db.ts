@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { CapsuleError } from '../errors/capsule-error.js';
+import { fixFileMode, makeDirs, type DataDirModes } from '../sys/shared-dir.js';
 
 export type Db = BetterSqlite3.Database;
 
@@ -87,8 +88,17 @@ function nativeBinding(require: NodeJS.Require): { nativeBinding?: string } {
  * Opens the index. WAL mode plus a busy timeout lets many capsule processes read and write
  * at once; every multi-row change runs in a transaction.
  */
-export function openIndex(dbDir: string, dbFile: string): Db {
-  mkdirSync(dbDir, { recursive: true, mode: 0o700 });
+export function openIndex(dbDir: string, dbFile: string, modes?: DataDirModes): Db {
+  if (modes?.shared) {
+    makeDirs(dbDir, modes.writableDir);
+    // SQLite gives its -wal and -shm files the database file's mode: group-writable from the start.
+    const fd = openSync(dbFile, 'a', modes.writableFile);
+    try {
+      fixFileMode(fd, modes.writableFile);
+    } finally {
+      closeSync(fd);
+    }
+  } else mkdirSync(dbDir, { recursive: true, mode: 0o700 });
   const require = createRequire(import.meta.url);
   const Database = require('better-sqlite3') as typeof BetterSqlite3;
   let db: Db;

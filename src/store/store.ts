@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, promises as fsp } from 'node:fs';
 import { CapsuleError } from '../errors/capsule-error.js';
 import { lockFile, type HeldLock, type LockMode } from '../sys/flock.js';
+import { dataDirModes, makeDirs, type DataDirModes } from '../sys/shared-dir.js';
 import { openIndex, type Db } from './index-db.js';
 import { storeLayout, type StoreLayout } from './layout.js';
 
@@ -12,15 +13,22 @@ import { storeLayout, type StoreLayout } from './layout.js';
 export class Store {
   private dbHandle: Db | undefined;
 
-  private constructor(readonly layout: StoreLayout) {}
+  private constructor(
+    readonly layout: StoreLayout,
+    /** Private, or shared with the data dir's group (sys/shared-dir.ts, docs/permissions.md). */
+    readonly modes: DataDirModes,
+  ) {}
 
   /** Opens (creating directories when `create`) the store under `dir`. */
   static open(dir: string, create: boolean): Store {
     const l = storeLayout(dir);
+    const modes = dataDirModes(dir);
     if (create) {
-      for (const d of [l.dir, l.blobDir, l.dbDir, l.tmpDir, l.treeDir, l.locksDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
+      if (!modes.shared) mkdirSync(l.dir, { recursive: true, mode: 0o700 });
+      for (const d of [l.blobDir, l.dbDir, l.tmpDir, l.locksDir]) makeDirs(d, modes.writableDir);
+      makeDirs(l.treeDir, modes.readableDir);
     }
-    return new Store(l);
+    return new Store(l, modes);
   }
 
   /** True when the index exists; read-only commands on a store that was never written show nothing. */
@@ -29,13 +37,13 @@ export class Store {
   }
 
   get db(): Db {
-    this.dbHandle ??= openIndex(this.layout.dbDir, this.layout.dbFile);
+    this.dbHandle ??= openIndex(this.layout.dbDir, this.layout.dbFile, this.modes);
     return this.dbHandle;
   }
 
   async lock(mode: LockMode): Promise<HeldLock> {
-    mkdirSync(this.layout.locksDir, { recursive: true, mode: 0o700 });
-    const l = await lockFile(this.layout.storeLock, mode, 600);
+    makeDirs(this.layout.locksDir, this.modes.writableDir);
+    const l = await lockFile(this.layout.storeLock, mode, 600, this.modes.writableFile);
     if (l === null) throw new CapsuleError('store-busy', `timed out waiting for the store lock ${this.layout.storeLock}`);
     return l;
   }
@@ -46,7 +54,8 @@ export class Store {
   }
 
   async makeTemp(name: string): Promise<string> {
-    await fsp.mkdir(this.layout.tmpDir, { recursive: true, mode: 0o700 });
+    if (this.modes.shared) makeDirs(this.layout.tmpDir, this.modes.writableDir);
+    else await fsp.mkdir(this.layout.tmpDir, { recursive: true, mode: 0o700 });
     return `${this.layout.tmpDir}/${name}`;
   }
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fsyncDir } from '../sys/atomic-write.js';
+import { makeDirs } from '../sys/shared-dir.js';
 import { treePath } from './layout.js';
 import type { Store } from './store.js';
 import { upsertTree, type TreeRecord } from './tree-index.js';
@@ -23,7 +24,7 @@ export async function commitTree(store: Store, tmp: string, rec: TreeRecord): Pr
   fs.fsyncSync(fd);
   fs.closeSync(fd);
   const dest = treePath(store.layout, rec.id);
-  fs.mkdirSync(store.layout.treeDir, { recursive: true, mode: 0o700 });
+  makeDirs(store.layout.treeDir, store.modes.readableDir);
   try {
     fs.renameSync(tmp, dest);
   } catch (e) {
@@ -44,7 +45,7 @@ export async function removeTree(store: Store, id: string): Promise<void> {
   const dir = treePath(store.layout, id);
   await fs.promises.rm(path.join(dir, RENDERED_MARKER), { force: true });
   const trash = path.join(store.layout.tmpDir, `trash-${id}-${process.pid}-${Date.now()}`);
-  fs.mkdirSync(store.layout.tmpDir, { recursive: true, mode: 0o700 });
+  makeDirs(store.layout.tmpDir, store.modes.writableDir);
   try {
     fs.renameSync(dir, trash);
   } catch (e) {

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { CapsuleError } from '../errors/capsule-error.js';
+import { fixFileMode } from './shared-dir.js';
 
 /**
  * Kernel flock(2) locks without a native addon: we open the lock file and let util-linux
@@ -32,8 +33,10 @@ function runFlock(fd: number, args: string[]): Promise<number> {
 }
 
 /** Takes a lock; with `wait: false` returns null when someone else holds a conflicting one. */
-export async function lockFile(path: string, mode: LockMode, wait: boolean | number): Promise<HeldLock | null> {
-  const fd = openSync(path, 'a', 0o600);
+/** `fileMode`: the lock file's mode when we own it (0o660 in a data dir shared with a group). */
+export async function lockFile(path: string, mode: LockMode, wait: boolean | number, fileMode = 0o600): Promise<HeldLock | null> {
+  const fd = openSync(path, 'a', fileMode);
+  if (fileMode !== 0o600) fixFileMode(fd, fileMode);
   const args = [mode === 'shared' ? '-s' : '-x'];
   if (wait === false) args.push('-n');
   else if (typeof wait === 'number') args.push('-w', String(wait));

@@ -123,9 +123,13 @@ export function registerImage(program: Command, io: Io): void {
           }
           const { podImageRefs } = await import('../../stage0/pod/pod-image-refs.js');
           const inUse = podImageRefs(ctx.globals.dir).trees;
+          // A member of the data dir's group cannot remove root's rendered trees: they stay (with
+          // their index rows) until root's `image gc` removes trees whose image is gone.
+          const { treesOfImage } = await import('../../store/tree-index.js');
+          const asUser = (process.getuid?.() ?? 0) !== 0;
           for (const id of ids) {
             try {
-              await removeImage(s, id, inUse);
+              await removeImage(s, id, asUser ? new Set([...inUse, ...treesOfImage(s.db, id).map((t) => t.id)]) : inUse);
               io.out(`successfully removed aci for image: ${JSON.stringify(shortImageId(id, 64))}\n`);
               ok++;
             } catch (e) {
