@@ -117,7 +117,7 @@ export async function verifyingStream(
 }
 
 /** Expired or revoked keys are refused even for signatures made while they were valid. */
-async function checkKeyCurrentlyValid(k: ParsedKey, keyID: KeyID): Promise<void> {
+export async function checkKeyCurrentlyValid(k: ParsedKey, keyID: KeyID): Promise<void> {
   if (await k.key.isRevoked()) throw fail(`signing key ${k.fingerprint} is revoked`);
   const exp = await k.key.getExpirationTime();
   if (exp instanceof Date && exp.getTime() <= Date.now()) throw fail(`signing key ${k.fingerprint} expired on ${exp.toISOString()}`);

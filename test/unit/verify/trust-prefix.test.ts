@@ -11,6 +11,10 @@ describe('parseTrustPrefix', () => {
     ['example.com/capsule//', 'example.com/capsule'],
     ['coreos.com/etcd', 'coreos.com/etcd'],
     ['a', 'a'],
+    // Docker registries with a port (OCI images are trusted as registry/repository).
+    ['example.com:443/x', 'example.com:443/x'],
+    ['127.0.0.1:5000/team/', '127.0.0.1:5000/team'],
+    ['localhost:5000', 'localhost:5000'],
   ])('accepts %j as prefix %j', (input, prefix) => {
     expect(parseTrustPrefix(input)).toEqual({ kind: 'prefix', prefix });
   });
@@ -27,7 +31,9 @@ describe('parseTrustPrefix', () => {
     ['example.com/./x', /"\."/],
     ['example.com//x', /empty/],
     ['/example.com', /start and end/],
-    ['example.com:443/x', /lower case alphanumeric/],
+    ['example.com/x:443', /lower case alphanumeric/],
+    ['example.com:http/x', /lower case alphanumeric/],
+    ['example.com:443/../x', /"\.\."/],
     ['exa mple.com', /lower case alphanumeric/],
   ])('refuses %j as an image name prefix', (input, why) => {
     let err: unknown;

@@ -1,0 +1,101 @@
+/**
+ * A JSON parser for signed claims: RFC 8259 exactly, plus the rule containers/image applies to
+ * signatures: an object may not name a key twice (two parsers reading `{"a":1,"a":2}` differently
+ * is how a claim says one thing to one checker and another to the next). Nesting is bounded.
+ */
+export const MAX_CLAIM_DEPTH = 32;
+
+export class StrictJsonError extends Error {}
+
+export function parseStrictJson(text: string): unknown {
+  let i = 0;
+  const fail = (why: string): never => {
+    throw new StrictJsonError(`${why} at character ${i + 1}`);
+  };
+  const ws = (): void => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  };
+  const string = (): string => {
+    // text[i] is '"'; the literal is handed to JSON.parse once its extent is known.
+    const start = i++;
+    for (;;) {
+      if (i >= text.length) fail('unterminated string');
+      const c = text.charCodeAt(i);
+      if (c === 0x22) break;
+      if (c < 0x20) fail('control character in a string');
+      if (c === 0x5c) i++;
+      i++;
+    }
+    i++;
+    try {
+      return JSON.parse(text.slice(start, i)) as string;
+    } catch {
+      return fail('invalid string escape');
+    }
+  };
+  const value = (depth: number): unknown => {
+    if (depth > MAX_CLAIM_DEPTH) fail(`nested deeper than ${MAX_CLAIM_DEPTH} levels`);
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      const out: Record<string, unknown> = {};
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return out;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail('expected a key');
+        const k = string();
+        if (Object.hasOwn(out, k)) fail(`duplicate key ${JSON.stringify(k)}`);
+        ws();
+        if (text[i] !== ':') fail('expected ":"');
+        i++;
+        Object.defineProperty(out, k, { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return out;
+        }
+        fail('expected "," or "}"');
+      }
+    }
+    if (c === '[') {
+      i++;
+      const out: unknown[] = [];
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return out;
+      }
+      for (;;) {
+        out.push(value(depth + 1));
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return out;
+        }
+        fail('expected "," or "]"');
+      }
+    }
+    if (c === '"') return string();
+    const m = /^(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)/.exec(text.slice(i, i + 64));
+    if (!m) return fail('unexpected character');
+    i += m[0].length;
+    return JSON.parse(m[0]) as unknown;
+  };
+  const v = value(0);
+  ws();
+  if (i !== text.length) fail('unexpected text after the value');
+  return v;
+}
