@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CapsuleError } from '../errors/capsule-error.js';
+import type { Message, VerifyMessageResult } from 'openpgp';
 import type { StoredKey } from './keystore.js';
 import { loadOpenPgp } from './openpgp-lazy.js';
 import { parsePublicKeys, type ParsedKey } from './public-key.js';
@@ -79,9 +80,9 @@ export async function verifySignedMessage(blob: Uint8Array, trusted: readonly St
     const who = issuers.map((i) => i.toHex()).join(', ') || 'an unnamed key';
     throw fail(`signature made by a key that is not trusted (key ID ${who})`, 'trust the signing key with: capsule trust --prefix REGISTRY/REPOSITORY KEYFILE');
   }
-  let result;
+  let result: VerifyMessageResult<Uint8Array>;
   try {
-    result = await pgp.verify({ message, verificationKeys: candidates.map((c) => c.parsed.key), expectSigned: true, format: 'binary' });
+    result = await pgp.verify({ message: message as Message<Uint8Array>, verificationKeys: candidates.map((c) => c.parsed.key), expectSigned: true, format: 'binary' });
   } catch (e) {
     throw new CapsuleError('signature', 'signature does not verify', { cause: e });
   }

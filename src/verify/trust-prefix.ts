@@ -1,5 +1,5 @@
 import { CapsuleError, UsageError } from '../errors/capsule-error.js';
-import { parseAcIdentifier, type AcIdentifier } from '../spec/ac-identifier.js';
+import { parseAcIdentifier } from '../spec/ac-identifier.js';
 
 /** Where a key is trusted: every image (`root`) or names under a prefix (whole path segments). */
 export type TrustScope = { kind: 'root' } | { kind: 'prefix'; prefix: string };
@@ -13,7 +13,7 @@ export function parseTrustPrefix(p: string): TrustScope {
   try {
     if (port) {
       parseAcIdentifier(`${port[1]}${port[3] ?? ''}`, '--prefix');
-      return { kind: 'prefix', prefix: clean as AcIdentifier };
+      return { kind: 'prefix', prefix: clean };
     }
     return { kind: 'prefix', prefix: parseAcIdentifier(clean, '--prefix') };
   } catch (e) {
