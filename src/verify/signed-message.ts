@@ -38,7 +38,7 @@ export async function verifySignedMessage(blob: Uint8Array, trusted: readonly St
   const pgp = await loadOpenPgp();
   const head = Buffer.from(blob.subarray(0, 64)).toString('latin1');
   if (head.includes('-----BEGIN PGP SIGNED MESSAGE')) throw fail('signature is a cleartext-signed text, not an OpenPGP signed message');
-  let message;
+  let message: Message<Uint8Array>;
   try {
     message = head.includes('-----BEGIN PGP') ? await pgp.readMessage({ armoredMessage: Buffer.from(blob).toString('utf8') }) : await pgp.readMessage({ binaryMessage: blob });
   } catch (e) {
@@ -80,14 +80,17 @@ export async function verifySignedMessage(blob: Uint8Array, trusted: readonly St
     const who = issuers.map((i) => i.toHex()).join(', ') || 'an unnamed key';
     throw fail(`signature made by a key that is not trusted (key ID ${who})`, 'trust the signing key with: capsule trust --prefix REGISTRY/REPOSITORY KEYFILE');
   }
-  let result: VerifyMessageResult<Uint8Array>;
+  let signatures: VerifyMessageResult<Uint8Array>['signatures'];
+  let payload: Uint8Array;
   try {
-    result = await pgp.verify({ message: message as Message<Uint8Array>, verificationKeys: candidates.map((c) => c.parsed.key), expectSigned: true, format: 'binary' });
+    const r = await pgp.verify({ message, verificationKeys: candidates.map((c) => c.parsed.key), expectSigned: true, format: 'binary' });
+    signatures = r.signatures;
+    payload = Uint8Array.from(r.data as Uint8Array);
   } catch (e) {
     throw new CapsuleError('signature', 'signature does not verify', { cause: e });
   }
-  if (result.signatures.length !== 1) throw fail(`signature holds ${result.signatures.length} signatures; exactly one is expected`);
-  for (const s of result.signatures) {
+  if (signatures.length !== 1) throw fail(`signature holds ${signatures.length} signatures; exactly one is expected`);
+  for (const s of signatures) {
     try {
       await s.verified;
     } catch (e) {
@@ -96,7 +99,7 @@ export async function verifySignedMessage(blob: Uint8Array, trusted: readonly St
     const c = candidates.find((cand) => cand.parsed.key.getKeyIDs().some((id) => id.equals(s.keyID)));
     if (!c) continue;
     await checkKeyCurrentlyValid(c.parsed, s.keyID);
-    return { check: { signer: c.parsed, stored: c.stored }, payload: result.data };
+    return { check: { signer: c.parsed, stored: c.stored }, payload };
   }
   throw fail('signature does not verify with a trusted key');
 }
