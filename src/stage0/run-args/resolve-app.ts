@@ -9,6 +9,7 @@ import { parseQuantity } from '../../spec/quantity.js';
 import { APPC_EMPTY, CAPSULE_DEFAULT_BLOCKLIST, CAPSULE_DEFAULT_ERRNO, RETAIN_LIFECYCLE, expandSeccompSet } from '../../spec/seccomp-groups.js';
 import type { AppMount, AppRuntime, PodVolume, SeccompPlan } from '../../stage1/contract.js';
 import { resolveImageId, type ImageFileReader, type ImageStatReader } from './image-ids.js';
+import { refuseImagePrivileges } from './image-privileges.js';
 import type { AppSpec, MountFlag, PodFlags, VolumeFlag } from './run-spec.js';
 
 /** An app's image as resolution needs it (stage0's PodImage is one). */
@@ -231,7 +232,10 @@ export function resolveApp(i: ResolveAppInput): ResolvedApp {
   if (Object.keys(spec.userLabels).length > 0) app.userLabels = { ...spec.userLabels };
   const iso = mergeIsolators(app.isolators ?? [], spec);
   if (iso.length > 0) app.isolators = iso;
-  for (const x of iso) if (!SUPPORTED.has(x.name)) i.warn(`isolator ${JSON.stringify(x.name)} is not supported and was ignored`);
+  // A pod manifest's app is the user's own word; only the image's isolators are requests.
+  const fromImage = i.appOverride === undefined;
+  const unsupported = uniq(iso.filter((x) => !SUPPORTED.has(x.name)).map((x) => x.name));
+  if (!fromImage) for (const x of unsupported) i.warn(`isolator ${JSON.stringify(x)} is not supported and was ignored`);
 
   const envMap = environment(i, app);
   app.environment = [...envMap].map(([k, v]) => ({ name: k, value: v }));
@@ -281,5 +285,15 @@ export function resolveApp(i: ResolveAppInput): ResolvedApp {
     ...(preStart ? { preStart } : {}),
     ...(postStop ? { postStop } : {}),
   };
+  refuseImagePrivileges({
+    app: name,
+    image: i.image.name,
+    capabilities: runtime.capabilities,
+    seccomp: runtime.seccomp,
+    capsFromImage: fromImage && spec.capsRetain === undefined && spec.capsRemove === undefined,
+    seccompFromImage: fromImage && spec.seccomp === undefined,
+    unsupported: fromImage ? unsupported : [],
+    insecure: i.insecure,
+  });
   return { runtime, implicitVolumes: m.implicitVolumes, app, mounts: m.mounts };
 }

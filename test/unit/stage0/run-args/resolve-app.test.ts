@@ -164,7 +164,8 @@ describe('resolveApp: capabilities', () => {
     ['--caps-retain: exactly that set', ['--caps-retain=CAP_NET_ADMIN,CAP_CHOWN'], ['CAP_CHOWN', 'CAP_NET_ADMIN']],
     ['--caps-remove: defaults minus the set; a non-default is a no-op', ['--caps-remove=CAP_MKNOD,CAP_NET_RAW,CAP_SYS_ADMIN'], sortCapabilities(DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_MKNOD' && c !== 'CAP_NET_RAW'))],
     ['image retain set', [], ['CAP_KILL'], iso([{ name: 'os/linux/capabilities-retain-set', value: { set: ['CAP_KILL'] } }])],
-    ['image retain sets add up', [], ['CAP_KILL', 'CAP_SYS_ADMIN'], iso([{ name: 'os/linux/capabilities-retain-set', value: { set: ['CAP_SYS_ADMIN'] } }, { name: 'os/linux/capabilities-retain-set', value: { set: ['CAP_KILL'] } }])],
+    ['image retain sets add up', [], ['CAP_CHOWN', 'CAP_KILL'], iso([{ name: 'os/linux/capabilities-retain-set', value: { set: ['CAP_CHOWN'] } }, { name: 'os/linux/capabilities-retain-set', value: { set: ['CAP_KILL'] } }])],
+    ['an image retain set beyond the defaults, granted by --insecure-options=capabilities', [], 'all', iso([{ name: 'os/linux/capabilities-retain-set', value: { set: ['CAP_SYS_ADMIN'] } }]), ['capabilities']],
     ['image remove set', [], sortCapabilities(DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_KILL')), iso([{ name: 'os/linux/capabilities-remove-set', value: { set: ['CAP_KILL'] } }])],
     ['the flag replaces the image’s set', ['--caps-remove=CAP_KILL'], sortCapabilities(DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_KILL')), iso([{ name: 'os/linux/capabilities-retain-set', value: { set: ['CAP_SYS_ADMIN'] } }])],
     ['--insecure-options=capabilities', ['--caps-retain=CAP_KILL'], 'all', undefined, ['capabilities']],
@@ -191,8 +192,9 @@ describe('resolveApp: seccomp', () => {
     ['@appc.io/all in a retain set: no filter', ['--seccomp=mode=retain,@appc.io/all'], null],
     ['retain set gets the lifecycle syscalls', ['--seccomp=mode=retain,errno=EPERM,read,write'], { mode: 'retain', syscalls: ['read', 'write', ...RETAIN_LIFECYCLE], errno: 'EPERM' }],
     ['retain set groups expand', ['--seccomp=mode=retain,@docker/default-whitelist'], { mode: 'retain', syscalls: [...new Set([...seccompGroup('@docker/default-whitelist'), ...RETAIN_LIFECYCLE])], errno: null }],
-    ['image remove set', [], { mode: 'remove', syscalls: ['ptrace'], errno: 'EPERM' }, iso([{ name: 'os/linux/seccomp-remove-set', value: { set: ['ptrace'], errno: 'EPERM' } }])],
-    ['image empty errno means kill', [], { mode: 'remove', syscalls: ['ptrace'], errno: null }, iso([{ name: 'os/linux/seccomp-remove-set', value: { set: ['ptrace'], errno: '' } }])],
+    ['image remove set (the defaults and more)', [], { mode: 'remove', syscalls: [...new Set(['chroot', ...CAPSULE_DEFAULT_BLOCKLIST])], errno: 'EPERM' }, iso([{ name: 'os/linux/seccomp-remove-set', value: { set: ['chroot', '@appc.io/empty'], errno: 'EPERM' } }])],
+    ['image empty errno means kill', [], { mode: 'remove', syscalls: [...new Set(['chroot', ...CAPSULE_DEFAULT_BLOCKLIST])], errno: null }, iso([{ name: 'os/linux/seccomp-remove-set', value: { set: ['chroot', '@appc.io/empty'], errno: '' } }])],
+    ['an image remove set narrower than the defaults, granted by --insecure-options=seccomp', [], null, iso([{ name: 'os/linux/seccomp-remove-set', value: { set: ['ptrace'] } }]), ['seccomp']],
     ['--seccomp replaces the image’s (other mode)', ['--seccomp=mode=remove,reboot'], { mode: 'remove', syscalls: ['reboot'], errno: null }, iso([{ name: 'os/linux/seccomp-retain-set', value: { set: ['@appc.io/all'] } }])],
   ];
   for (const [what, flags, want, m, insecure] of cases) it(what, () => expect(rt(flags, { ...(m ? { m } : {}), insecure: insecure ?? [] }).seccomp).toEqual(want));
@@ -220,8 +222,8 @@ describe('resolveApp: resources and other isolators', () => {
   ];
   for (const [what, flags, want, m] of cases) it(what, () => expect(rt(flags, m ? { m } : {})).toMatchObject(want));
 
-  it('unsupported isolators are reported, once each', () => {
-    const r = resolve([], { m: iso([{ name: 'resource/block-bandwidth', value: { default: true, limit: '1M' } }, { name: 'os/linux/apparmor-profile', value: { profile: 'p' } }, { name: 'example.com/custom', value: 1 }]) });
+  it('unsupported isolators in a pod manifest app (the user\'s own) are reported, once each', () => {
+    const r = resolve([], { override: { ...BASE_APP, isolators: [{ name: 'resource/block-bandwidth', value: { default: true, limit: '1M' } }, { name: 'os/linux/apparmor-profile', value: { profile: 'p' } }, { name: 'example.com/custom', value: 1 }, { name: 'example.com/custom', value: 2 }] } });
     expect(r.warnings).toEqual([
       'isolator "resource/block-bandwidth" is not supported and was ignored',
       'isolator "os/linux/apparmor-profile" is not supported and was ignored',
@@ -337,4 +339,27 @@ describe('resolveApp: a pod manifest’s app object replaces the image’s', () 
     const r = resolve([], { override: { exec: ['/other'], user: '0', group: '0', environment: [{ name: 'O', value: '1' }] } });
     expect(r.runtime).toMatchObject({ exec: ['/other'], uid: 0, gid: 0, env: [['O', '1'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH]] });
   });
+});
+
+describe('resolveApp: an image cannot grant itself privilege (issue 12 §1)', () => {
+  const retain = (set: string[]): ImageManifest => iso([{ name: 'os/linux/capabilities-retain-set', value: { set } }]);
+  it('capabilities beyond the default set are refused, listing them', () =>
+    expect(() => rt([], { m: retain(['CAP_KILL', 'CAP_SYS_ADMIN', 'CAP_SYS_PTRACE']) })).toThrow(
+      'app "probe": image "example.com/capsule/probe" asks for capabilities beyond the default set: CAP_SYS_PTRACE, CAP_SYS_ADMIN; grant them with --caps-retain=CAP_KILL,CAP_SYS_PTRACE,CAP_SYS_ADMIN or --insecure-options=capabilities',
+    ));
+  it('--caps-retain naming them grants them', () => expect(rt(['--caps-retain=CAP_SYS_ADMIN'], { m: retain(['CAP_SYS_ADMIN']) }).capabilities).toEqual(['CAP_SYS_ADMIN']));
+  it('a pod manifest app granting them is the user\'s word', () => expect(rt([], { override: { ...BASE_APP, isolators: [{ name: 'os/linux/capabilities-retain-set', value: { set: ['CAP_SYS_ADMIN'] } }] } }).capabilities).toEqual(['CAP_SYS_ADMIN']));
+  it('a seccomp remove set that drops default-blocked syscalls is refused', () =>
+    expect(() => rt([], { m: iso([{ name: 'os/linux/seccomp-remove-set', value: { set: [...CAPSULE_DEFAULT_BLOCKLIST.filter((x) => x !== 'mount' && x !== 'ptrace')] } }]) })).toThrow(
+      'app "probe": image "example.com/capsule/probe" asks for a seccomp filter that allows what the default one blocks: mount, ptrace; grant it with --seccomp or --insecure-options=seccomp',
+    ));
+  it('a seccomp retain set that allows a default-blocked syscall is refused', () =>
+    expect(() => rt([], { m: iso([{ name: 'os/linux/seccomp-retain-set', value: { set: ['@docker/default-whitelist', 'unshare'] } }]) })).toThrow(/allows what the default one blocks: .*unshare/));
+  it('@appc.io/all from the image is refused', () => expect(() => rt([], { m: iso([{ name: 'os/linux/seccomp-retain-set', value: { set: ['@appc.io/all'] } }]) })).toThrow(/allows what the default one blocks: all syscalls \(@appc.io\/all\)/));
+  it('--seccomp replaces the image\'s filter', () => expect(rt(['--seccomp=mode=retain,@appc.io/all'], { m: iso([{ name: 'os/linux/seccomp-retain-set', value: { set: ['@appc.io/all'] } }]) }).seccomp).toBeNull());
+  it('a retain set inside the default passes', () => expect(rt([], { m: iso([{ name: 'os/linux/seccomp-retain-set', value: { set: ['read', 'write'] } }]) }).seccomp).toMatchObject({ mode: 'retain' }));
+  it('unsupported isolators from the image are refused, not ignored', () =>
+    expect(() => rt([], { m: iso([{ name: 'resource/block-bandwidth', value: { default: true, limit: '1M' } }, { name: 'example.com/custom', value: 1 }]) })).toThrow(
+      'app "probe": image "example.com/capsule/probe" sets isolators Capsule does not support: resource/block-bandwidth, example.com/custom; refusing to run it without them (give the app in a --pod-manifest without them)',
+    ));
 });
