@@ -182,7 +182,7 @@ describe.skipIf(skip !== null)('capsule run as an appc executor', () => {
     expect(f.stdout).toBe('');
   });
 
-  it('environment: the spec PATH when the image sets none, AC_APP_NAME the pod\'s app name, user variables win over the image', async () => {
+  it('environment: the spec PATH when the image sets none, AC_APP_NAME the pod\'s app name, container=capsule, user variables win over the image', async () => {
     const env = async (args: string[]): Promise<Record<string, string>> => {
       const r = await w.run(['run', ...args]);
       expect(r.code).toBe(0);
@@ -194,7 +194,7 @@ describe.skipIf(skip !== null)('capsule run as an appc executor', () => {
       return out;
     };
     const plain = await env([aceSidekick, '--name=side', '--exec=/usr/bin/env']);
-    expect(plain).toMatchObject({ PATH: SPEC_PATH, AC_APP_NAME: 'side' });
+    expect(plain).toMatchObject({ PATH: SPEC_PATH, AC_APP_NAME: 'side', container: 'capsule' });
     const set = await env(['--set-env=PATH=/bin', aceMain, '--name=main', '--set-env=IN_ACE_VALIDATOR=changed', '--exec=/usr/bin/env']);
     expect(set).toMatchObject({ PATH: '/bin', AC_APP_NAME: 'main', IN_ACE_VALIDATOR: 'changed' });
   });

@@ -51,6 +51,8 @@ export interface ResolvedApp {
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** The `container` variable every app gets unless it sets its own (appc ace.md). */
+export const CONTAINER_ENV = 'capsule';
 export const NOTIFY_ANNOTATION = 'appc.io/executor/supports-systemd-notify';
 
 /** The `capsule` wrapper's own handover variables never reach an app through --inherit-env. */
@@ -241,6 +243,8 @@ export function resolveApp(i: ResolveAppInput): ResolvedApp {
   app.environment = [...envMap].map(([k, v]) => ({ name: k, value: v }));
   envMap.set('AC_APP_NAME', name);
   if (!envMap.has('PATH')) envMap.set('PATH', DEFAULT_PATH);
+  // appc: `container` names the executor (nspawn's container=systemd-nspawn reaches only its init).
+  if (!envMap.has('container')) envMap.set('container', CONTAINER_ENV);
   const env = [...envMap];
   for (const [k, v] of env) {
     noNul(name, `environment variable ${JSON.stringify(k)}`, `${k}${v}`);

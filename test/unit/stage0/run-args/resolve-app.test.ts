@@ -60,7 +60,7 @@ describe('resolveApp: the whole runtime for a plain image', () => {
       name: 'probe',
       image: { id: ID, name: 'example.com/capsule/probe', treeId: TREE },
       exec: ['/probe', '--serve'],
-      env: [['IMG', 'image'], ['SHARED', 'from-image'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH]],
+      env: [['IMG', 'image'], ['SHARED', 'from-image'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH], ['container', 'capsule']],
       uid: 1000,
       gid: 1001,
       supplementaryGids: [],
@@ -106,18 +106,19 @@ describe('resolveApp: exec', () => {
 describe('resolveApp: environment precedence', () => {
   const caller = { SHARED: 'from-caller', HOME: '/root', CAPSULE_LOCK_FD: '3', CAPSULE_HANDOVER: '/run/h', CAPSULE_LOCK_PENDING: '/p' };
   const cases: [string, Parameters<typeof resolve>, Array<[string, string]>][] = [
-    ['inherited env only with --inherit-env', [[], { env: caller }], [['IMG', 'image'], ['SHARED', 'from-image'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH]]],
-    ['inherited env never overrides the image; wrapper variables stay out', [[], { podFlags: ['--inherit-env'], env: caller }], [['IMG', 'image'], ['SHARED', 'from-image'], ['HOME', '/root'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH]]],
-    ['--set-env-file over the image', [[], { envFile: [['SHARED', 'file'], ['F', '1']] }], [['IMG', 'image'], ['SHARED', 'file'], ['F', '1'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH]]],
-    ['--set-env over the file', [[], { podFlags: ['--set-env=SHARED=set', '--set-env=F=set'], envFile: [['SHARED', 'file'], ['F', '1']] }], [['IMG', 'image'], ['SHARED', 'set'], ['F', 'set'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH]]],
+    ['inherited env only with --inherit-env', [[], { env: caller }], [['IMG', 'image'], ['SHARED', 'from-image'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH], ['container', 'capsule']]],
+    ['inherited env never overrides the image; wrapper variables stay out', [[], { podFlags: ['--inherit-env'], env: caller }], [['IMG', 'image'], ['SHARED', 'from-image'], ['HOME', '/root'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH], ['container', 'capsule']]],
+    ['--set-env-file over the image', [[], { envFile: [['SHARED', 'file'], ['F', '1']] }], [['IMG', 'image'], ['SHARED', 'file'], ['F', '1'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH], ['container', 'capsule']]],
+    ['--set-env over the file', [[], { podFlags: ['--set-env=SHARED=set', '--set-env=F=set'], envFile: [['SHARED', 'file'], ['F', '1']] }], [['IMG', 'image'], ['SHARED', 'set'], ['F', 'set'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH], ['container', 'capsule']]],
     [
       '--environment over everything',
       [['--environment=SHARED=app', '--environment=NEW=n'], { podFlags: ['--inherit-env', '--set-env=SHARED=set'], env: { SHARED: 'caller' }, envFile: [['SHARED', 'file']] }],
-      [['IMG', 'image'], ['SHARED', 'app'], ['NEW', 'n'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH]],
+      [['IMG', 'image'], ['SHARED', 'app'], ['NEW', 'n'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH], ['container', 'capsule']],
     ],
-    ['a PATH given is kept', [['--environment=PATH=/bin']], [['IMG', 'image'], ['SHARED', 'from-image'], ['PATH', '/bin'], ['AC_APP_NAME', 'probe']]],
-    ['an inherited PATH is kept', [[], { podFlags: ['--inherit-env'], env: { PATH: '/host/bin' } }], [['IMG', 'image'], ['SHARED', 'from-image'], ['PATH', '/host/bin'], ['AC_APP_NAME', 'probe']]],
-    ['AC_APP_NAME is always the app name', [['--environment=AC_APP_NAME=other']], [['IMG', 'image'], ['SHARED', 'from-image'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH]]],
+    ['a PATH given is kept', [['--environment=PATH=/bin']], [['IMG', 'image'], ['SHARED', 'from-image'], ['PATH', '/bin'], ['AC_APP_NAME', 'probe'], ['container', 'capsule']]],
+    ['an inherited PATH is kept', [[], { podFlags: ['--inherit-env'], env: { PATH: '/host/bin' } }], [['IMG', 'image'], ['SHARED', 'from-image'], ['PATH', '/host/bin'], ['AC_APP_NAME', 'probe'], ['container', 'capsule']]],
+    ['container names the executor unless the app sets it', [['--environment=container=mine']], [['IMG', 'image'], ['SHARED', 'from-image'], ['container', 'mine'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH]]],
+    ['AC_APP_NAME is always the app name', [['--environment=AC_APP_NAME=other']], [['IMG', 'image'], ['SHARED', 'from-image'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH], ['container', 'capsule']]],
   ];
   for (const [what, args, want] of cases) it(what, () => expect(rt(...args).env).toEqual(want));
 
@@ -337,7 +338,7 @@ describe('resolveApp: mounts and volumes', () => {
 describe('resolveApp: a pod manifest’s app object replaces the image’s', () => {
   it('wholesale', () => {
     const r = resolve([], { override: { exec: ['/other'], user: '0', group: '0', environment: [{ name: 'O', value: '1' }] } });
-    expect(r.runtime).toMatchObject({ exec: ['/other'], uid: 0, gid: 0, env: [['O', '1'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH]] });
+    expect(r.runtime).toMatchObject({ exec: ['/other'], uid: 0, gid: 0, env: [['O', '1'], ['AC_APP_NAME', 'probe'], ['PATH', DEFAULT_PATH], ['container', 'capsule']] });
   });
 });
 

@@ -66,8 +66,8 @@ describe('resolvePod', () => {
     const o = opts({ '/env': 'FROM_FILE=1\n' });
     const r = resolvePod(spec, [PROBE, BUSYBOX], o);
     expect(r.apps.map((a) => [a.name, a.exec, a.env, a.mounts])).toEqual([
-      ['probe', ['/probe'], [['FROM_FILE', '1'], ['AC_APP_NAME', 'probe'], ['PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']], [{ volume: 'data', path: '/data', readOnly: false }]],
-      ['shell', ['/bin/sh'], [['FROM_FILE', '1'], ['AC_APP_NAME', 'shell'], ['PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']], []],
+      ['probe', ['/probe'], [['FROM_FILE', '1'], ['AC_APP_NAME', 'probe'], ['PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ['container', 'capsule']], [{ volume: 'data', path: '/data', readOnly: false }]],
+      ['shell', ['/bin/sh'], [['FROM_FILE', '1'], ['AC_APP_NAME', 'shell'], ['PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ['container', 'capsule']], []],
     ]);
     expect(r.volumes).toEqual([{ name: 'data', kind: 'host', source: '/srv', readOnly: false, recursive: true, mode: '0755', uid: 0, gid: 0 }]);
     expect(o.reads).toEqual(['/trees/a/etc/passwd', '/trees/a/etc/group']);
