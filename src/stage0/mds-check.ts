@@ -11,7 +11,7 @@ export function checkMdsRegister(dataDir: string, net: string | undefined, alive
   if (!service) {
     throw new CapsuleError('mds-not-running', "--mds-register: no metadata service is running; start 'capsule metadata-service' (or its systemd socket unit, docs/metadata-service.md) first");
   }
-  const n = net ?? 'none';
+  const n = net ?? 'default';
   if (n === 'none' || n === 'host') {
     throw new CapsuleError('mds-net', `--mds-register: the pod must be on a CNI network the metadata service can see it on (--net=default), not --net=${n}`);
   }

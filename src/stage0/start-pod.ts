@@ -10,7 +10,7 @@ import { writeHandover } from './handover.js';
 import { createPod, findPod, openPreparedForRun, readPodRuntime } from './pod/pod.js';
 import { loadPodImage, readImageFile, statImageFile, type PodImage } from './pod-images.js';
 import { writePodFiles } from './pod-files.js';
-import { refuseNotYet } from './run-args/not-yet.js';
+import { dnsOptions, hostsOptions, parsePortFlag, resolvePorts, type PortRequest } from './run-args/net-flags.js';
 import { parseRunArgs } from './run-args/parse-run-args.js';
 import { parsePodManifest, resolvePod, resolvePodManifest } from './run-args/resolve-pod.js';
 import { stopGraceMs } from './run-args/stop-grace.js';
@@ -47,7 +47,6 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
   try {
     const images: PodImage[] = [];
     const pm = spec.pod.podManifest === undefined ? undefined : parsePodManifest(readText(spec.pod.podManifest, '--pod-manifest'));
-    refuseNotYet(spec.pod, pm?.ports.length ?? 0);
     if (pm) for (const app of pm.apps) images.push(await loadPodImage(store, app.imageId, undefined, 'never', g, o.hooks, remote));
     else for (const app of spec.apps) images.push(await loadPodImage(store, app.image, app.signature, spec.pod.pullPolicy, g, o.hooks, remote));
     const resolveOptions = {
@@ -61,16 +60,21 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
     const resolved = pm ? resolvePodManifest(pm, spec, images, resolveOptions) : resolvePod(spec, images, resolveOptions);
     const flavour = spec.pod.stage1 ?? 'nspawn';
     const grace = stopGraceMs(resolved.manifest.annotations);
+    const portReqs = pm ? pm.ports.map(podManifestPort) : spec.pod.ports.map(parsePortFlag);
+    const ports = resolvePorts(portReqs, images.map((i) => i.manifest.app?.ports ?? []));
+    if (ports.length > 0) resolved.manifest.ports = ports.map((p) => ({ name: p.name, hostPort: p.hostPort, ...(p.hostIP !== undefined ? { hostIP: p.hostIP } : {}) }));
     const run: RunOptions = {
       uuid: '',
       ...(g.debug ? { debug: true } : {}),
       ...(spec.pod.net !== undefined ? { net: spec.pod.net } : {}),
+      dns: dnsOptions(spec.pod),
+      hosts: hostsOptions(spec.pod),
       ...(spec.pod.interactive ? { interactive: true } : {}),
       ...(spec.pod.hostname !== undefined ? { hostname: spec.pod.hostname } : {}),
       ...(spec.pod.ipc !== undefined ? { ipc: spec.pod.ipc } : {}),
     };
-    if (o.kind === 'run') o.stage1For(flavour).check(run, resolved.apps.length);
-    else if (flavour === 'fly') o.stage1For(flavour).check({ uuid: '' }, resolved.apps.length);
+    if (o.kind === 'run') o.stage1For(flavour).check(run, resolved.apps.length, ports.length > 0);
+    else if (flavour === 'fly') o.stage1For(flavour).check({ uuid: '' }, resolved.apps.length, ports.length > 0);
     const pod = await createPod({ dataDir: g.dir, runtimeDir: o.runtimeDir, ...(o.inheritedLock ? { inheritedLock: o.inheritedLock } : {}) });
     if (spec.pod.uuidFileSave) fs.writeFileSync(path.resolve(spec.pod.uuidFileSave), `${pod.uuid}\n`);
     const runtime: PodRuntime = {
@@ -82,6 +86,7 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
       overlay: !spec.pod.noOverlay,
       unmaskedPaths: g.insecure.has('paths'),
       ...(grace !== undefined ? { stopGraceMs: grace } : {}),
+      ...(ports.length > 0 ? { ports } : {}),
     };
     writePodFiles(pod.dir, store.layout.treeDir, resolved.manifest, runtime);
     if (o.kind === 'prepare') {
@@ -97,6 +102,14 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
     await remote.close();
     store.close();
   }
+}
+
+/** An appc pod manifest's `ports` entry: `{name, hostPort[, hostIP]}`. */
+function podManifestPort(v: unknown): PortRequest {
+  const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+  const ip = typeof o.hostIP === 'string' && o.hostIP !== '' ? `${o.hostIP}:` : '';
+  if (typeof o.name !== 'string' || typeof o.hostPort !== 'number') throw new UsageError(`pod manifest: invalid ports entry ${JSON.stringify(v)} (want {"name": …, "hostPort": …})`);
+  return parsePortFlag(`${o.name}:${ip}${o.hostPort}`);
 }
 
 function readText(file: string, what: string): string {
@@ -126,7 +139,7 @@ export async function runPrepared(o: RunPreparedOptions): Promise<void> {
   if (found.state === 'prepared') {
     const r = checkedRuntime(found.dir);
     if (o.opts.interactive && r.apps.length > 1) throw new UsageError('interactive option only supports pods with one app');
-    o.stage1For(r.flavour).check({ uuid: found.uuid, ...o.opts }, r.apps.length);
+    o.stage1For(r.flavour).check({ uuid: found.uuid, ...o.opts }, r.apps.length, (r.ports ?? []).length > 0);
   }
   const pod = await openPreparedForRun({ dataDir: o.globals.dir, runtimeDir: o.runtimeDir, uuidArg: found.uuid, inheritedLock: o.inheritedLock });
   const runtime = checkedRuntime(pod.dir);

@@ -117,13 +117,44 @@ export interface PodRuntime {
    * annotation capsule.io/stop-grace-period); absent: STOP_GRACE_MS of the nspawn flavour.
    */
   stopGraceMs?: number;
+  /** `--port` (or the pod manifest's ports), resolved against the apps' image ports. Absent in pods prepared before networking. */
+  ports?: PortForward[];
+}
+
+/** A host port forwarded to an app's port (through the CNI portmap plugin). */
+export interface PortForward {
+  /** The image's port name (`http`, or `80-tcp` for OCI images). */
+  name: string;
+  protocol: 'tcp' | 'udp';
+  containerPort: number;
+  hostPort: number;
+  /** Only this host address; absent: every address, 127.0.0.1 included. */
+  hostIP?: string;
+}
+
+/** `--dns`, `--dns-search`, `--dns-opt`, `--dns-domain` (rkt's modes; `default`: nothing said). */
+export interface DnsOptions {
+  mode: 'default' | 'given' | 'host' | 'none';
+  servers: string[];
+  search: string[];
+  options: string[];
+  domain?: string;
+}
+
+/** `--hosts-entry` (`host`, or `IP=HOST` entries; `default`: nothing said). */
+export interface HostsOptions {
+  mode: 'default' | 'given' | 'host';
+  entries: Array<[string, string[]]>;
 }
 
 /** Options given when the pod starts (run, or run-prepared). */
 export interface RunOptions {
   uuid: string;
   debug?: boolean;
+  /** Raw `--net` (absent: the default net). */
   net?: string;
+  dns?: DnsOptions;
+  hosts?: HostsOptions;
   interactive?: boolean;
   hostname?: string;
   ipc?: 'auto' | 'private' | 'parent';
@@ -141,6 +172,18 @@ export interface Stage1Env {
   cgroupRoot: string;
   /** The caller's environment (NOTIFY_SOCKET, TERM, INVOCATION_ID). */
   env: Record<string, string | undefined>;
+  /** Networking (docs/networking.md); absent: the flavour's defaults under /run/capsule and /etc/capsule. */
+  net?: NetEnv;
+}
+
+/** Where networking finds its configs and plugins and keeps namespaces; parameters so tests use their own. */
+export interface NetEnv {
+  /** net.d directories, lowest precedence first (`<system-config>/net.d`, `<local-config>/net.d`). */
+  confDirs: string[];
+  /** Plugin directories in search order (configured paths, then /usr/lib/cni). */
+  pluginPath: string[];
+  /** Where pod namespaces are bound (`<runtime dir>/netns`). */
+  netnsDir: string;
 }
 
 /** What the `capsule` wrapper execs after the Node process exits (no resident Node). */
@@ -158,7 +201,7 @@ export interface Stage1 {
   flavour: Stage1Flavour;
   interfaceVersion: number;
   /** Refuses what this flavour cannot run before stage0 creates anything (throws CapsuleError). */
-  check(o: RunOptions, appCount: number): void;
+  check(o: RunOptions, appCount: number, hasPorts?: boolean): void;
   run(e: Stage1Env, pod: PodRuntime, o: RunOptions): Promise<Handover>;
   enter(e: Stage1Env, pod: PodRuntime, app: string, cmd: string[]): Promise<Handover>;
   stop(e: Stage1Env, pod: PodRuntime, force: boolean): Promise<void>;

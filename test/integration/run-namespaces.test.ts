@@ -26,24 +26,30 @@ describe.skipIf(skip !== null)('pod namespaces, networks and the fly flavour', (
     return r.stdout;
   };
 
-  it('--net=host shares the host network namespace; --net=none (and the default) has only loopback', async () => {
+  it('--net=host shares the host network namespace; --net=none has only loopback; the default net adds eth0', async () => {
     expect((await shell(['--net=host'], 'readlink /proc/self/ns/net')).trim()).toBe(hostNs('net'));
-    for (const flags of [['--net=none'], []]) {
-      const out = await shell(flags, 'readlink /proc/self/ns/net; ls /sys/class/net');
+    for (const [flags, want] of [[['--net=none'], ['lo']], [[], ['eth0', 'lo']]] as const) {
+      const out = await shell([...flags], "readlink /proc/self/ns/net; ip -o link | cut -d: -f2 | cut -d@ -f1 | sort");
       const [ns, ...ifaces] = out.trim().split(/\s+/);
       expect(ns).not.toBe(hostNs('net'));
-      expect(ifaces).toEqual(['lo']);
+      expect(ifaces).toEqual(want);
     }
   });
 
-  it('networks that need CNI are refused with a hint, before anything runs', async () => {
+  it("bad --net values are refused with rkt's messages, before anything runs", async () => {
     const before = w.pods().length;
-    const r = await w.run(['run', '--net=default', w.busybox, '--exec=/bin/true']);
-    expect(r.code).toBe(254);
-    expect(errorLines(r)).toEqual([expect.stringMatching(/^run: .*network "default" is not available yet/)]);
+    for (const [net, msg] of [
+      ['default,default', /^run: found duplicate netname "default"$/],
+      ['host:IP=1.2.3.4', /^run: --net: the network "host" takes no arguments$/],
+      ['host,default', /^run: --net=host cannot be combined with other networks$/],
+    ] as const) {
+      const r = await w.run(['run', `--net=${net}`, w.busybox, '--exec=/bin/true']);
+      expect(r.code).toBe(254);
+      expect(errorLines(r)).toEqual([expect.stringMatching(msg)]);
+    }
     expect(w.pods().length).toBe(before);
     const uuid = (await w.run(['prepare', w.busybox, '--exec=/bin/true'])).stdout.trim();
-    const rp = await w.run(['run-prepared', '--net=default', uuid]);
+    const rp = await w.run(['run-prepared', '--net=none,none', uuid]);
     expect(rp.code).toBe(254);
     expect((await w.run(['status', uuid])).stdout).toMatch(/^state=prepared$/m);
   });

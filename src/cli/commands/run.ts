@@ -51,12 +51,17 @@ export function registerRun(program: Command, io: Io): void {
     .command('run-prepared')
     .description('run a prepared pod')
     .argument('<uuid>', 'pod UUID (or a unique prefix)')
-    .option('--net [nets]', 'networks (host or none)')
+    .option('--net [nets]', "the pod's networks, comma-separated: default, default-restricted, host, none, all or nets from net.d (NAME:K=V;K=V passes CNI_ARGS); bare --net is default")
+    .option('--dns <ip|host|none>', "a name server for the pod's resolv.conf (repeatable)", collect, [])
+    .option('--dns-search <domain>', "a search domain for the pod's resolv.conf (repeatable)", collect, [])
+    .option('--dns-opt <option>', "an options line entry for the pod's resolv.conf (repeatable)", collect, [])
+    .option('--dns-domain <domain>', "the domain line of the pod's resolv.conf")
+    .option('--hosts-entry <IP=HOST|host>', "entries for the pod's /etc/hosts (repeatable; host: the host's file)", collect, [])
     .option('--hostname <name>', 'pod hostname (default capsule-<uuid>)')
     .option('--interactive', 'run the pod interactively')
     .option('--ipc <mode>', 'IPC namespace: auto, private or parent')
     .option('--mds-register', 'register with the metadata service (not yet: refused until CNI networking lands)')
-    .action(async (uuid: string, flags: { net?: string | boolean; hostname?: string; interactive?: boolean; ipc?: string; mdsRegister?: boolean }, cmd: Command) => {
+    .action(async (uuid: string, flags: { net?: string | boolean; hostname?: string; interactive?: boolean; ipc?: string; mdsRegister?: boolean; dns: string[]; dnsSearch: string[]; dnsOpt: string[]; dnsDomain?: string; hostsEntry: string[] }, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       requireRoot();
       if (flags.mdsRegister === true) {
@@ -64,6 +69,9 @@ export function registerRun(program: Command, io: Io): void {
         checkMdsRegister(ctx.globals.dir, typeof flags.net === 'string' ? flags.net : flags.net === true ? 'default' : undefined);
       }
       if (flags.ipc !== undefined && !['auto', 'private', 'parent'].includes(flags.ipc)) throw new UsageError(`invalid value ${JSON.stringify(flags.ipc)} for --ipc (auto, private or parent)`);
+      const { dnsOptions, hostsOptions } = await import('../../stage0/run-args/net-flags.js');
+      const dns = dnsOptions({ dns: flags.dns, dnsSearch: flags.dnsSearch, dnsOpt: flags.dnsOpt, ...(flags.dnsDomain !== undefined ? { dnsDomain: flags.dnsDomain } : {}) });
+      const hosts = hostsOptions({ hostsEntries: flags.hostsEntry });
       const { runPrepared } = await import('../../stage0/start-pod.js');
       const { runtimeDir, stage1Env, stage1For } = await import('../stage1-registry.js');
       await runPrepared({
@@ -76,6 +84,8 @@ export function registerRun(program: Command, io: Io): void {
         stage1Env,
         opts: {
           ...(flags.net !== undefined ? { net: flags.net === true ? 'default' : String(flags.net) } : {}),
+          dns,
+          hosts,
           ...(flags.hostname !== undefined ? { hostname: flags.hostname } : {}),
           ...(flags.interactive ? { interactive: true } : {}),
           ...(flags.ipc !== undefined ? { ipc: flags.ipc as 'auto' | 'private' | 'parent' } : {}),
@@ -124,4 +134,8 @@ export function parseEnterArgv(argv: readonly string[]): { app: string | undefin
   let rest = argv.slice(i + 1);
   if (rest[0] === '--') rest = rest.slice(1);
   return { app, uuid, cmd: rest };
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
 }

@@ -34,6 +34,9 @@ export async function deletePod(pod: Pod, stage1Gc: Stage1Gc, hooks: DeleteHooks
     try {
       await stage1Gc(pod.dir, runtime);
     } catch (e) {
+      // Host state that only this pod's files can undo (a network DEL that failed) keeps the pod
+      // for the next gc, which retries; anything else is reported and the pod removed.
+      if (e instanceof CapsuleError && e.code === 'net-teardown') throw new CapsuleError('pod-delete', `pod "${pod.uuid}" kept for the next gc`, { cause: e });
       hooks.warn(`problem performing stage1 GC on "${pod.uuid}"`, e);
     }
   }

@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors/capsule-error.js';
+import { dnsOptions, hostsOptions, parsePortFlag } from './net-flags.js';
 import { RUN_FLAGS, type FlagState } from './run-flags.js';
 import type { AppSpec, RunSpec } from './run-spec.js';
 
@@ -95,6 +96,9 @@ function validate(st: FlagState): void {
   if (st.storeOnly && st.noStore) throw new UsageError('both --store-only and --no-store specified');
   if (st.storeOnly) pod.pullPolicy = 'never';
   if (st.noStore) pod.pullPolicy = 'update';
+  for (const p of pod.ports) parsePortFlag(p);
+  dnsOptions(pod);
+  hostsOptions(pod);
   if (pod.ports.length > 0 && pod.net !== undefined) {
     const nets = pod.net.split(',').map((n) => n.split(':')[0]);
     if (nets.includes('none')) throw new UsageError("--port flag does not work with 'none' networking");

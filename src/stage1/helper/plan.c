@@ -196,7 +196,33 @@ static void entry(struct parser *ps, const char *key, const char *val) {
     if (!was_expected) bad(ps, key, "without 'cgroup-write'");
     pending->b = val;
   } else if (!strcmp(key, "cgroup-join")) new_op(p, HOP_CG_JOIN, val);
-  else if (!strcmp(key, "ppid-file")) p->ppid_file = val;
+  else if (!strcmp(key, "net-lock")) p->net_lock = val;
+  else if (!strcmp(key, "netns-path")) p->netns_path = val;
+  else if (!strcmp(key, "netns-dir")) {
+    if (val[0] != '/') bad(ps, key, xasprintf("'%s' is not absolute", val));
+    p->netns_dir = val;
+  }
+  else if (!strcmp(key, "td-exec")) {
+    if (val[0] != '/') bad(ps, key, xasprintf("'%s' is not absolute", val));
+    p->td = xrealloc(p->td, (p->ntd + 1) * sizeof *p->td);
+    memset(&p->td[p->ntd], 0, sizeof *p->td);
+    p->td[p->ntd++].exec = val;
+  } else if (!strcmp(key, "td-env") || !strcmp(key, "td-stdin") || !strcmp(key, "td-record")) {
+    if (!p->ntd) bad(ps, key, "without 'td-exec'");
+    struct td_step *t = &p->td[p->ntd - 1];
+    if (!strcmp(key, "td-env")) {
+      if (!strchr(val, '=') || val[0] == '=') bad(ps, key, xasprintf("invalid value '%s' (want K=V)", val));
+      strv_push(&t->env, val);
+    } else if (!strcmp(key, "td-stdin")) t->stdin_path = val;
+    else t->record = val;
+  } else if (!strcmp(key, "td-timeout")) p->td_timeout = (int)num(ps, key, val, 1, 86400);
+  else if (!strcmp(key, "td-netns")) {
+    p->td_netns = val;
+    ps->expect = "td-netns-marker";
+  } else if (!strcmp(key, "td-netns-marker")) {
+    if (!was_expected) bad(ps, key, "without 'td-netns'");
+    p->td_netns_marker = val;
+  } else if (!strcmp(key, "ppid-file")) p->ppid_file = val;
   else if (!strcmp(key, "pid-file")) p->pid_file = val;
   else if (!strcmp(key, "exec-arg")) strv_push(&p->exec_args, val);
   else if (!strcmp(key, "exec-env")) {
@@ -220,6 +246,7 @@ void plan_load(const char *path, struct plan *p) {
   memset(p, 0, sizeof *p);
   p->path = path;
   p->stop_timeout = 10;
+  p->td_timeout = 60;
   size_t len = 0;
   char *buf = read_file(path, PLAN_MAX, &len);
   if (!buf) die_errno(errno, "read plan %s", path);

@@ -69,8 +69,28 @@ struct app {
   bool stdin_pass; /* app-stdin: the app gets the init's stdin, not /dev/null */
 };
 
+/* The fd the pod's network namespace is passed to systemd-nspawn on. */
+#define NETNS_FD 9
+
+/* One prepared network teardown call (a CNI DEL): exec with exactly env, stdin from a file. */
+struct td_step {
+  const char *exec;
+  struct strv env;
+  const char *stdin_path; /* relative to the pod dir */
+  const char *record;     /* set on a net's last step: unlinked when every step of it succeeded */
+};
+
 struct plan {
   const char *path;
+  /* run: network teardown after the pod ends (docs/stage1-contract.md "Network teardown") */
+  const char *net_lock;
+  const char *netns_path; /* the pod's namespace, handed to nspawn as /proc/self/fd/NETNS_FD */
+  const char *netns_dir;  /* every pod's namespace files: not kept in the pod's mount namespace */
+  struct td_step *td;
+  size_t ntd;
+  int td_timeout;
+  const char *td_netns;
+  const char *td_netns_marker;
   /* run / fly */
   struct host_op *ops;
   size_t nops;

@@ -72,7 +72,9 @@ int cmd_run(int argc, char **argv) {
   plan_load(argv[2], &p);
   if (!p.exec_args.n) die_msg("%s: no exec-arg", p.path);
   if (p.exec_args.v[0][0] != '/') die_msg("%s: exec-arg '%s' is not an absolute path", p.path, p.exec_args.v[0]);
+  net_lock_take(&p);
   private_mount_ns(0);
+  netns_forget_dir(&p);
   apply_host_ops(&p, false);
   sigset_t old;
   block_forwarded_signals(&old);
@@ -80,6 +82,7 @@ int cmd_run(int argc, char **argv) {
   if (pid < 0) die_errno(errno, "fork");
   if (pid == 0) {
     sigprocmask(SIG_SETMASK, &old, NULL);
+    netns_pass_fd();
     for (size_t i = 0; i < p.exec_env.n; i++) {
       char *kv = xstrdup(p.exec_env.v[i]);
       char *eq = strchr(kv, '=');
@@ -99,5 +102,7 @@ int cmd_run(int argc, char **argv) {
       die_errno(err, "write %s", p.ppid_file);
     }
   }
-  return forward_and_wait_to(pid, true);
+  int code = forward_and_wait_to(pid, true);
+  net_teardown_detach(&p);
+  return code;
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { CapsuleError } from '../../errors/capsule-error.js';
 import { appPlan, type AppVolumeMount, type PlanEntries } from '../common/app-plan.js';
 import { planPodCgroups, type CgroupHost } from '../common/cgroups.js';
+import type { DelStep } from '../../net/net-attach.js';
 import { POD_FILES, type Handover, type PodRuntime, type RunOptions, type Stage1Env } from '../contract.js';
 
 export const NSPAWN = '/usr/bin/systemd-nspawn';
@@ -49,18 +50,26 @@ function overlaySafe(p: string): string {
   return p;
 }
 
-/** Until CNI networking lands: the host's network, or a private one with loopback only. */
-export function checkNet(o: Pick<RunOptions, 'net'>): void {
-  const net = o.net ?? 'none';
-  if (net !== 'none' && net !== 'host') throw new CapsuleError('stage1', `network ${JSON.stringify(net)} is not available yet`, { hint: 'use --net=host or --net=none' });
-}
-
 export function hostnameFor(o: RunOptions): string {
   return o.hostname ?? `capsule-${o.uuid}`;
 }
 
 /** Pod → the helper's plans and systemd-nspawn's command line. Pure. */
-export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: NspawnHost): NspawnPlan {
+/** The pod's network as nspawn sees it: the host's, a private one with loopback only, or the namespace CNI set up. */
+export type NspawnNet = { kind: 'host' } | { kind: 'none' } | { kind: 'netns'; path: string; netnsDir: string; teardown: NetTeardown };
+
+/** The helper passes the pod's namespace to nspawn on this fd (NETNS_FD in the helper). */
+export const NETNS_FD = 9;
+
+/** The exit-time network teardown the helper runs (paths relative to the pod dir, its cwd). */
+export interface NetTeardown {
+  lock: string;
+  steps: DelStep[];
+  /** Removed with the namespace. */
+  netnsMarker: string;
+}
+
+export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: NspawnHost, net: NspawnNet = { kind: 'none' }): NspawnPlan {
   const podDir = e.podDir;
   const root = path.join(podDir, POD_FILES.stage1Root);
   const helper = path.join(e.libexecDir, 'capsule-stage1');
@@ -83,6 +92,16 @@ export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: N
   for (const w of cg.writes) hostPlan.push(['cgroup-write', w.path], ['cgroup-value', w.value]);
   for (const j of cg.join) hostPlan.push(['cgroup-join', j]);
   hostPlan.push(['ppid-file', path.join(podDir, POD_FILES.ppid)]);
+  if (net.kind === 'netns') {
+    hostPlan.push(['net-lock', net.teardown.lock], ['netns-path', net.path], ['netns-dir', net.netnsDir]);
+    for (const t of net.teardown.steps) {
+      hostPlan.push(['td-exec', t.binary]);
+      for (const [k, v] of Object.entries(t.env)) hostPlan.push(['td-env', `${k}=${v}`]);
+      hostPlan.push(['td-stdin', t.stdin]);
+      if (t.last) hostPlan.push(['td-record', t.record]);
+    }
+    hostPlan.push(['td-netns', net.path], ['td-netns-marker', net.teardown.netnsMarker]);
+  }
 
   const args = [NSPAWN];
   if (!o.debug) args.push('--quiet');
@@ -96,8 +115,8 @@ export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: N
   const tty = o.interactive === true && host.stdinTty;
   args.push(tty ? '--console=interactive' : '--console=pipe');
   if (e.env.NOTIFY_SOCKET) args.push('--notify-ready=yes');
-  checkNet(o);
-  if ((o.net ?? 'none') === 'none') args.push('--private-network');
+  if (net.kind === 'none') args.push('--private-network');
+  else if (net.kind === 'netns') args.push(`--network-namespace-path=/proc/self/fd/${NETNS_FD}`);
   const caps = new Set<string>();
   let allCaps = false;
   for (const a of pod.apps) {

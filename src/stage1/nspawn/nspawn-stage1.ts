@@ -6,8 +6,18 @@ import { detectCgroupHost, removeCgroupTrees } from '../common/cgroup-host.js';
 import { writeEtcFiles } from '../common/etc-files.js';
 import { encodePlan } from '../common/plan-file.js';
 import { podInitPid, readPodPid, signal } from '../common/pod-process.js';
-import { POD_FILES, STAGE1_INTERFACE_VERSION, type PodRuntime, type Stage1, type Stage1Env } from '../contract.js';
-import { checkNet, hostnameFor, planNspawn } from './nspawn-plan.js';
+import { POD_FILES, STAGE1_INTERFACE_VERSION, type Handover, type PodRuntime, type RunOptions, type Stage1, type Stage1Env } from '../contract.js';
+import { hostsFile, resolvConf } from '../../net/dns-files.js';
+import { checkNetOptions, DEFAULT_NET_ENV, setupPodNet, teardownPodNet, type PodNet } from './nspawn-net.js';
+import { hostnameFor, planNspawn, type NspawnHost } from './nspawn-plan.js';
+
+const readHostFile = (p: string): string | null => {
+  try {
+    return fs.readFileSync(p, 'utf8');
+  } catch {
+    return null;
+  }
+};
 
 const CGROUPS_FILE = 'stage1/cgroups.json';
 
@@ -22,25 +32,19 @@ export const nspawnStage1: Stage1 = {
   flavour: 'nspawn',
   interfaceVersion: STAGE1_INTERFACE_VERSION,
 
-  check(o) {
-    checkNet(o);
+  check(o, _appCount, hasPorts) {
+    checkNetOptions(o, hasPorts === true);
   },
 
-  run(e, pod, o) {
+  async run(e, pod, o) {
     const host = { cgroups: detectCgroupHost(e.cgroupRoot), systemd: fs.existsSync('/run/systemd/system'), stdinTty: tty.isatty(0) };
-    const plan = planNspawn(e, pod, o, host);
-    const root = path.join(e.podDir, POD_FILES.stage1Root);
-    for (const d of plan.rootDirs) fs.mkdirSync(path.join(root, d), { recursive: true, mode: 0o755 });
-    fs.mkdirSync(path.join(e.podDir, POD_FILES.statusDir), { recursive: true });
-    fs.mkdirSync(path.join(e.podDir, POD_FILES.logsDir), { recursive: true });
-    for (const a of pod.apps) {
-      const r = appRootsForEtc(e, pod, a);
-      writeEtcFiles(r.target, r.image, hostnameFor(o));
+    const net = await setupPodNet(e.podDir, e.net ?? DEFAULT_NET_ENV, pod, o);
+    try {
+      return writeRun(e, pod, o, host, net);
+    } catch (err) {
+      await teardownPodNet(e.podDir, false).catch(() => undefined);
+      throw err;
     }
-    fs.writeFileSync(path.join(e.podDir, CGROUPS_FILE), JSON.stringify(plan.cgroups));
-    fs.writeFileSync(path.join(e.podDir, 'stage1/pod-plan'), encodePlan(plan.podPlan));
-    fs.writeFileSync(path.join(e.podDir, POD_FILES.plan), encodePlan(plan.hostPlan));
-    return Promise.resolve(plan.handover);
   },
 
   enter(e, pod, app, cmd) {
@@ -75,14 +79,44 @@ export const nspawnStage1: Stage1 = {
   },
 
   async gc(e, pod) {
+    // The network first: it waits for the helper's own teardown, which runs in the pod's cgroup.
+    let netError: Error | null = null;
+    try {
+      await teardownPodNet(e.podDir);
+    } catch (err) {
+      netError = err instanceof Error ? err : new Error(String(err));
+    }
     let cgroups: string[] = [];
     try {
       cgroups = JSON.parse(fs.readFileSync(path.join(e.podDir, CGROUPS_FILE), 'utf8')) as string[];
     } catch {
+      if (netError) throw netError;
       return;
     }
     const ours = cgroups.filter((c) => typeof c === 'string' && c.startsWith(`${e.cgroupRoot}/`) && path.basename(c).includes(pod.uuid));
     const failed = await removeCgroupTrees(ours);
     if (failed.length > 0) throw new CapsuleError('stage1-gc', `could not remove cgroup ${failed[0]}`);
+    if (netError) throw netError;
   },
 };
+
+function writeRun(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: NspawnHost, net: PodNet): Handover {
+    const plan = planNspawn(e, pod, o, host, net.kind === 'cni' && net.netns !== undefined && net.teardown ? { kind: 'netns', path: net.netns, netnsDir: path.dirname(net.netns), teardown: net.teardown } : { kind: net.kind === 'cni' ? 'none' : net.kind });
+    const hostname = hostnameFor(o);
+    const podIp = net.info.find((i) => i.ip !== '')?.ip ?? null;
+    const resolv = resolvConf(o.dns ?? { mode: 'default', servers: [], search: [], options: [] }, net.kind, net.dns, readHostFile('/etc/resolv.conf'));
+    const hostHosts = o.hosts?.mode === 'host' ? readHostFile('/etc/hosts') : null;
+    const etc = { resolv, hosts: (imageHosts: string | null) => hostsFile(o.hosts ?? { mode: 'default', entries: [] }, hostname, podIp, imageHosts, hostHosts) };
+    const root = path.join(e.podDir, POD_FILES.stage1Root);
+    for (const d of plan.rootDirs) fs.mkdirSync(path.join(root, d), { recursive: true, mode: 0o755 });
+    fs.mkdirSync(path.join(e.podDir, POD_FILES.statusDir), { recursive: true });
+    fs.mkdirSync(path.join(e.podDir, POD_FILES.logsDir), { recursive: true });
+    for (const a of pod.apps) {
+      const r = appRootsForEtc(e, pod, a);
+      writeEtcFiles(r.target, r.image, hostname, etc);
+    }
+    fs.writeFileSync(path.join(e.podDir, CGROUPS_FILE), JSON.stringify(plan.cgroups));
+    fs.writeFileSync(path.join(e.podDir, 'stage1/pod-plan'), encodePlan(plan.podPlan));
+    fs.writeFileSync(path.join(e.podDir, POD_FILES.plan), encodePlan(plan.hostPlan));
+    return plan.handover;
+}
