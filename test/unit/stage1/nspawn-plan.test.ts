@@ -58,7 +58,7 @@ describe('planNspawn', () => {
   });
 
   it('registers with machined when the host runs systemd, keeping the unit inside a service', () => {
-    const argv = keys(planNspawn(env({ INVOCATION_ID: 'x' }), pod([app()]), { uuid: UUID, net: 'host' }, { cgroups: v1, systemd: true, stdinTty: false }).hostPlan, 'exec-arg');
+    const argv = keys(planNspawn(env({ INVOCATION_ID: 'x' }), pod([app()]), { uuid: UUID, net: 'host' }, { cgroups: v1, systemd: true, stdinTty: false }, { kind: 'host' }).hostPlan, 'exec-arg');
     expect(argv).toContain('--register=yes');
     expect(argv).toContain('--keep-unit');
     expect(argv).not.toContain('--private-network');
@@ -75,8 +75,19 @@ describe('planNspawn', () => {
     expect(keys(planNspawn(env(), pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false, stdinTty: false }).podPlan, 'stop-grace-ms')).toEqual(['500']);
   });
 
-  it('refuses networks that need the networking support', () => {
-    expect(() => planNspawn(env(), pod([app()]), { uuid: UUID, net: 'default' }, { cgroups: v1, systemd: false, stdinTty: false })).toThrow(/network "default" is not available yet/);
+  it('a CNI net: nspawn joins the namespace the helper passes on fd 9; the helper gets the teardown steps', () => {
+    const teardown = { lock: 'net/lock', netnsMarker: 'net/netns', steps: [{ binary: '/usr/lib/cni/ptp', env: { CNI_COMMAND: 'DEL' }, stdin: 'net/0.del0', record: 'net/0.json', last: true }] };
+    const p = planNspawn(env(), pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false, stdinTty: false }, { kind: 'netns', path: '/run/capsule/netns/capsule-x', netnsDir: '/run/capsule/netns', teardown });
+    const argv = keys(p.hostPlan, 'exec-arg');
+    expect(argv).toContain('--network-namespace-path=/proc/self/fd/9');
+    expect(argv).not.toContain('--private-network');
+    expect(keys(p.hostPlan, 'netns-path')).toEqual(['/run/capsule/netns/capsule-x']);
+    expect(keys(p.hostPlan, 'netns-dir')).toEqual(['/run/capsule/netns']);
+    expect(keys(p.hostPlan, 'td-exec')).toEqual(['/usr/lib/cni/ptp']);
+    expect(keys(p.hostPlan, 'td-env')).toEqual(['CNI_COMMAND=DEL']);
+    expect(keys(p.hostPlan, 'td-record')).toEqual(['net/0.json']);
+    expect(keys(p.hostPlan, 'td-netns-marker')).toEqual(['net/netns']);
+    expect(keys(planNspawn(env(), pod([app()]), { uuid: UUID, net: 'none' }, { cgroups: v1, systemd: false, stdinTty: false }, { kind: 'none' }).hostPlan, 'exec-arg')).toContain('--private-network');
   });
 
   it('reports readiness itself unless an app announces notify support', () => {

@@ -63,7 +63,7 @@ describe('parseRunArgs: pod flags', () => {
     ['--private-users with --no-overlay', ['--private-users', '--no-overlay', IMG], { privateUsers: true, noOverlay: true }],
     ['--ipc', ['--ipc', 'private', IMG], { ipc: 'private' }],
     ['dns flags raw', ['--dns=8.8.8.8,1.1.1.1', '--dns', '9.9.9.9', '--dns-search=a.b', '--dns-opt=ndots:3', '--dns-domain=x.y', IMG], { dns: ['8.8.8.8,1.1.1.1', '9.9.9.9'], dnsSearch: ['a.b'], dnsOpt: ['ndots:3'], dnsDomain: 'x.y' }],
-    ['--hosts-entry raw', ['--hosts-entry=10.0.0.1=db', '--hosts-entry', 'host', IMG], { hostsEntries: ['10.0.0.1=db', 'host'] }],
+    ['--hosts-entry raw', ['--hosts-entry=10.0.0.1=db', '--hosts-entry', '10.0.0.2=web', IMG], { hostsEntries: ['10.0.0.1=db', '10.0.0.2=web'] }],
     ['--port raw', ['--port=http:8080', '--port', 'dns:127.0.0.1:53', IMG], { ports: ['http:8080', 'dns:127.0.0.1:53'] }],
     ['--uuid-file-save', ['--uuid-file-save=/tmp/u', IMG], { uuidFileSave: '/tmp/u' }],
     ['--pull-policy', ['--pull-policy', 'never', IMG], { pullPolicy: 'never' }],
