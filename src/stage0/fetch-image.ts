@@ -86,8 +86,11 @@ export async function fetchImage(store: Store, req: FetchRequest, policy: PullPo
       const { fetchUrl } = await import('./fetch-remote.js');
       return fetchUrl(store, remote, a.url, req.signature, policy, hooks, hostOsArch());
     }
-    case 'docker':
-      throw new CapsuleError('unsupported', `unable to fetch docker image ${JSON.stringify(a.ref)}: Docker registries are not supported by this build yet`);
+    case 'docker': {
+      if (req.signature !== undefined) throw new CapsuleError('usage', `--signature does not apply to docker:// images (OCI images carry simple signing signatures; see docs/signing-oci.md)`);
+      const [{ fetchDockerOci }, { hostPlatform }] = await Promise.all([import('./fetch-oci.js'), import('../oci/platform.js')]);
+      return fetchDockerOci(store, a.ref, { platform: req.platform ?? hostPlatform(), policy }, g, hooks);
+    }
   }
 }
 

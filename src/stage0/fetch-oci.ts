@@ -17,16 +17,20 @@ export interface OciFetchOptions {
 }
 
 /**
- * The signature check every OCI image goes through before anything of it is indexed. Until
- * OpenPGP simple signing is wired (src/oci/signing/, issue 9 §4), an OCI image is accepted only
- * with `--insecure-options=image`, with rkt's warning; without it the fetch stops here.
+ * The signature check every OCI image goes through before anything of it is indexed: OpenPGP
+ * simple signing (src/oci/signing/, docs/signing-oci.md). Only `--insecure-options=image` skips
+ * it, with rkt's warning.
  */
-export function ociSignatureCheck(g: GlobalOptions, hooks: Pick<FetchHooks, 'warn'>): OciSignatureCheck | undefined {
+export function ociSignatureCheck(g: GlobalOptions, hooks: Pick<FetchHooks, 'warn' | 'debug'>): OciSignatureCheck | undefined {
   if (g.insecure.has('image')) {
     hooks.warn('image signature verification has been disabled');
     return undefined;
   }
-  throw new CapsuleError('signature-unsupported', 'signature verification for OCI and docker images is not supported yet (try --insecure-options=image)');
+  return async (ref, manifestDigest, manifest, source) => {
+    const { verifyOciSignatures } = await import('../oci/signing/verify-oci-signatures.js');
+    const v = await verifyOciSignatures({ g, debug: (m) => hooks.debug(m) }, ref, manifestDigest, manifest, source);
+    return { signers: v.userIds.length > 0 ? v.userIds : [v.fingerprint] };
+  };
 }
 
 /** The source string recorded for a local image (absolute path): what `new` and `update` look up. */
@@ -71,6 +75,7 @@ export async function importFromSource(store: Store, source: ImageSource, source
     progress: (label, total) => hooks.progress(label, total),
   });
   if (r.unchanged) hooks.debug(`${source.description} is unchanged; using image ${r.id} from the store`);
+  if (r.trust) hooks.info(`signature verified:\n${r.trust.signers.map((u) => `  ${u}`).join('\n')}`);
   const p = r.policy;
   const few = (xs: string[]): string => `${xs.slice(0, 3).map((x) => `/${x}`).join(', ')}${xs.length > 3 ? `, … (${xs.length} in all)` : ''}`;
   if (p && p.privilegeCleared.length > 0) hooks.warn(`${source.description}: setuid/setgid bits cleared on ${few(p.privilegeCleared)} (images may not grant privileges; see docs/oci.md)`);
@@ -95,6 +100,41 @@ export async function fetchLocalOci(store: Store, transport: LocalTransport, p: 
   let source: ImageSource;
   try {
     source = await openLocal(transport, p, ref);
+  } catch (e) {
+    throw new CapsuleError(e instanceof CapsuleError ? e.code : 'fetch', `fetching image from ${sourceString}`, { cause: e });
+  }
+  try {
+    return await importFromSource(store, source, sourceString, o, verify, hooks);
+  } catch (e) {
+    throw new CapsuleError(e instanceof CapsuleError ? e.code : 'fetch', `fetching image from ${source.description}`, { cause: e });
+  } finally {
+    await source.close();
+  }
+}
+
+/**
+ * `docker://[REGISTRY/]NAME[:TAG|@DIGEST]`: a name without a registry goes to docker.d's
+ * `defaultRegistry` (Docker Hub unless set). Pull policy `new` uses what the store got from the
+ * same reference for the same platform; `update` asks the registry and fetches only what changed.
+ */
+export async function fetchDockerOci(store: Store, arg: string, o: OciFetchOptions, g: GlobalOptions, hooks: FetchHooks): Promise<Fetched> {
+  const [{ parseOciReference, formatReference }, { loadRegistryConfig }, { configDirs }] = await Promise.all([import('../oci/reference.js'), import('../oci/registry/registry-config.js'), import('../fetch/http-setup.js')]);
+  const ref = parseOciReference(arg, loadRegistryConfig(configDirs(g)).defaultRegistry);
+  const sourceString = `docker://${formatReference(ref)}`;
+  if (o.policy !== 'update') {
+    const have = await storedFromSource(store, sourceString, o.platform);
+    if (have) {
+      hooks.debug(`using image from the store with hash ${have.id}`);
+      touchImage(store.db, have.id, Date.now());
+      return have;
+    }
+    if (o.policy === 'never') throw new CapsuleError('image-not-found', `unable to fetch image from ${sourceString}: not in the store and --pull-policy=never uses the store only`);
+  }
+  const verify = ociSignatureCheck(g, hooks);
+  const { openRegistrySource } = await import('../oci/registry/registry-source.js');
+  let source: ImageSource;
+  try {
+    source = await openRegistrySource(ref, { g, debug: (m) => hooks.debug(m) });
   } catch (e) {
     throw new CapsuleError(e instanceof CapsuleError ? e.code : 'fetch', `fetching image from ${sourceString}`, { cause: e });
   }

@@ -106,7 +106,9 @@ describe('OCI image layouts (oci:, oci-archive:)', () => {
     const dir = writeImageLayout(path.join(w.base, 'layout'), layered());
     const r = await w.run(['fetch', `oci:${dir}`]);
     expect(r.code).toBe(254);
-    expect(errorLines(r)).toEqual(['fetch: signature verification for OCI and docker images is not supported yet (try --insecure-options=image)']);
+    expect(errorLines(r)).toEqual([
+      `fetch: fetching image from oci:${dir}: the image is not signed: no lookaside store is configured for localhost/layout in registries.d, and the source serves no signatures (see docs/signing-oci.md, or pass --insecure-options=image to use unsigned images)`,
+    ]);
     expect((await w.run(['image', 'list', '--no-legend'])).stdout).toBe('');
   });
 

@@ -147,7 +147,7 @@ describe('unsigned images', () => {
   it('are refused with the reason and the way out', async () => {
     const w = await world(`${reg.host}/team`);
     await expect(verify(w, `${reg.host}/team/app:v1`)).rejects.toMatchObject({
-      message: `docker://${reg.host}/team/app:v1 is not signed: no lookaside store is configured for ${reg.host}/team/app in registries.d, and the source serves no signatures`,
+      message: `the image is not signed: no lookaside store is configured for ${reg.host}/team/app in registries.d, and the source serves no signatures`,
       hint: 'see docs/signing-oci.md, or pass --insecure-options=image to use unsigned images',
     });
     writeRegistriesD(w.localConfig, reg.host, pathToFileURL(path.join(tmp, 'empty-store')).toString());

@@ -76,7 +76,7 @@ export async function verifyOciSignatures(ctx: OciSignatureContext, ref: OciRefe
   ctx.debug?.(`${source.description}: ${blobs.length} signature(s) for ${manifestDigest}${lookaside?.lookaside !== undefined ? ` (lookaside ${lookaside.lookaside})` : ''}`);
   if (blobs.length === 0) {
     const where = lookaside?.lookaside !== undefined ? `no signature in the lookaside store ${lookaside.lookaside}` : `no lookaside store is configured for ${repositoryName(ref)} in registries.d`;
-    throw new CapsuleError('signature-missing', `${source.description} is not signed: ${where}, and the source serves no signatures`, {
+    throw new CapsuleError('signature-missing', `the image is not signed: ${where}, and the source serves no signatures`, {
       hint: 'see docs/signing-oci.md, or pass --insecure-options=image to use unsigned images',
     });
   }
@@ -101,7 +101,7 @@ export async function verifyOciSignatures(ctx: OciSignatureContext, ref: OciRefe
       hint ??= e.hint;
     }
   }
-  throw new CapsuleError('signature', `no valid signature for ${source.description} (${manifestDigest}): ${reasons.join('; ')}`, hint === undefined ? {} : { hint });
+  throw new CapsuleError('signature', `no valid signature for manifest ${manifestDigest}: ${reasons.join('; ')}`, hint === undefined ? {} : { hint });
 }
 
 /** The message with its causes, in one line (openpgp's reason after ours). */
