@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxImage } from '../helpers/busybox-image.js';
 import { CAPSULE } from '../helpers/cli.js';
+import { buildImage, busyboxEntries, hostGoArch, writeImageLayout } from '../helpers/oci-images.js';
 import { makePodWorld, podSkipReason, type PodWorld } from '../helpers/pods.js';
 
 const skip = podSkipReason();
@@ -62,6 +63,23 @@ describe.skipIf(skip !== null)('capsule run: rkt and podman parity', () => {
     expect(out).toBe('up\nbye\n');
     expect(err).not.toMatch(/Trying to halt|Container .* (exited|terminated)/);
     expect(code).toBe(0);
+  });
+
+  it.each([
+    ['freebsd', hostGoArch(), 'bad os "freebsd" (must be one of: linux)'],
+    ['', hostGoArch(), 'missing os label in the image manifest'],
+    ['linux', '', 'missing arch label in the image manifest'],
+    ['linux', hostGoArch() === 's390x' ? 'amd64' : 's390x', /^bad arch "(s390x|amd64)" for linux/],
+  ])('an OCI image whose config says os %j arch %j is refused at run, by reference and by ID', async (os, architecture, why) => {
+    const img = buildImage({ os, architecture, layers: [{ entries: busyboxEntries() }], run: { Cmd: ['/bin/true'] } });
+    const ref = `oci:${writeImageLayout(path.join(w.base, `oci-${os}-${architecture}`), img, 'v1')}:v1`;
+    const fetched = await w.run(['--insecure-options=image', 'fetch', ref]);
+    for (const arg of [ref, fetched.stdout.trim()]) {
+      const r = await w.run(['--insecure-options=image', 'run', arg]);
+      const lines = r.stderr.split('\n').filter((l) => l !== '' && !l.includes('signature verification has been disabled'));
+      expect(lines).toEqual([typeof why === 'string' ? `run: ${why}` : expect.stringMatching(new RegExp(`^run: ${why.source.slice(1)}`))]);
+      expect(r.code).toBe(254);
+    }
   });
 
   describe('an exec failing for want of its interpreter or libraries names what is missing', () => {
