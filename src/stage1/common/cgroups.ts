@@ -58,8 +58,51 @@ export function sharesToWeight(shares: number): number {
   return Math.max(1, Math.min(10_000, Math.round(1 + ((shares - 2) * 9999) / 262_142)));
 }
 
+/** Which v1 controller hierarchies an app needs a cgroup in: only those an isolator asks for. */
+export function neededControllers(apps: readonly AppRuntime[]): Array<'memory' | 'cpu'> {
+  const out: Array<'memory' | 'cpu'> = [];
+  if (apps.some((a) => a.memoryLimit !== null)) out.push('memory');
+  if (apps.some((a) => a.cpuMilli !== null || a.cpuShares !== null)) out.push('cpu');
+  return out;
+}
+
+function v1Controllers(host: CgroupHost, apps: readonly AppRuntime[]): Array<['memory' | 'cpu', string]> {
+  const out: Array<['memory' | 'cpu', string]> = [];
+  for (const kind of neededControllers(apps)) {
+    const dirName = host[kind];
+    if (dirName) out.push([kind, dirName]);
+  }
+  return out;
+}
+
+const ISOLATOR_OF = { memory: 'memory limit (--memory, resource/memory)', cpu: 'CPU limit (--cpu, --cpu-shares)' } as const;
+
 /**
- * Plans the pod's cgroups. v1: under the caller's cgroup in each hierarchy, like nspawn's
+ * v1, before anything is made: every controller hierarchy an isolator needs must let the pod's
+ * cgroup be made under the caller's own cgroup there. In a systemd unit that is the unit's cgroup,
+ * which exists in a controller hierarchy (and is the unit's to use) only with Delegate=yes; the
+ * hierarchy above it is systemd's (or read-only, in a container). Returns the one-line refusal,
+ * or null. `writable` tests a directory (access W_OK, which also sees a read-only mount).
+ */
+export function cgroupDelegationProblem(host: CgroupHost, apps: readonly AppRuntime[], inUnit: boolean, writable: (dir: string) => boolean): string | null {
+  if (host.version !== 'v1') return null;
+  for (const [kind, dirName] of v1Controllers(host, apps)) {
+    const hierarchy = path.join(host.root, dirName);
+    const own = host.own[dirName] ?? '/';
+    const parent = path.join(hierarchy, own);
+    const unit = host.own.systemd;
+    const notTheUnits = inUnit && unit !== undefined && own !== unit;
+    if (writable(parent) && !notTheUnits) continue;
+    const why = notTheUnits ? `the unit has no ${kind} cgroup of its own there (it is in ${own}, the unit in ${unit})` : `${parent} is not writable`;
+    // A read-only hierarchy (a container's): Delegate= alone cannot help, the container's manager must delegate first.
+    const ro = writable(hierarchy) ? '' : ` (the hierarchy is read-only here, as in a container: its manager must delegate the ${kind} controller first)`;
+    return `an app's ${ISOLATOR_OF[kind]} needs a cgroup in the ${kind} hierarchy ${hierarchy}, but ${why}: start the pod from a unit with Delegate=yes (or Delegate=${kind}), which gives the unit a ${kind} cgroup of its own${ro}`;
+  }
+  return null;
+}
+
+/**
+ * Plans the pod's cgroups. v1: memory and cpu cgroups only when an isolator asks for them; under the caller's cgroup in each hierarchy, like nspawn's
  * `--keep-unit` (so a systemd service keeps its pods); v2: `capsule/<uuid>` at the root, where
  * the no-internal-processes rule allows enabling controllers. Each app gets `app-<name>`.
  */
@@ -91,10 +134,7 @@ export function planPodCgroups(host: CgroupHost, uuid: string, apps: readonly Ap
     plan.join.push(pod);
     plan.podCgroups.push(pod);
   }
-  const ctrls: Array<['memory' | 'cpu', string]> = [];
-  if (host.memory) ctrls.push(['memory', host.memory]);
-  if (host.cpu) ctrls.push(['cpu', host.cpu]);
-  for (const [kind, dirName] of ctrls) {
+  for (const [kind, dirName] of v1Controllers(host, apps)) {
     const pod = hier(dirName);
     plan.mkdirs.push(pod);
     plan.join.push(pod);

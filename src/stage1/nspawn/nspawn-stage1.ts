@@ -3,6 +3,7 @@ import path from 'node:path';
 import tty from 'node:tty';
 import { CapsuleError } from '../../errors/capsule-error.js';
 import { detectCgroupHost, removeCgroupTrees } from '../common/cgroup-host.js';
+import { cgroupDelegationProblem } from '../common/cgroups.js';
 import { writeEtcFiles } from '../common/etc-files.js';
 import { encodePlan } from '../common/plan-file.js';
 import { podInitPid, readPodPid, signal } from '../common/pod-process.js';
@@ -21,6 +22,15 @@ const readHostFile = (p: string): string | null => {
 
 const CGROUPS_FILE = 'stage1/cgroups.json';
 
+function writableDir(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function appRootsForEtc(e: Stage1Env, pod: PodRuntime, app: PodRuntime['apps'][number]): { target: string; image: string } {
   if (pod.overlay) return { target: path.join(e.podDir, POD_FILES.appUpper(app.name)), image: path.join(e.treeDir, app.image.treeId, 'rootfs') };
   const copy = path.join(e.podDir, POD_FILES.appRootfs(app.name));
@@ -38,6 +48,9 @@ export const nspawnStage1: Stage1 = {
 
   async run(e, pod, o) {
     const host = { cgroups: detectCgroupHost(e.cgroupRoot), systemd: fs.existsSync('/run/systemd/system'), stdinTty: tty.isatty(0) };
+    // Checked before anything (network, cgroups) is made for the pod.
+    const problem = cgroupDelegationProblem(host.cgroups, pod.apps, host.systemd && e.env.INVOCATION_ID !== undefined, writableDir);
+    if (problem !== null) throw new CapsuleError('stage1-cgroup', problem);
     const net = await setupPodNet(e.podDir, e.net ?? DEFAULT_NET_ENV, pod, o);
     try {
       return writeRun(e, pod, o, host, net);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AppRuntime, PodRuntime, Stage1Env } from '../../../src/stage1/contract.js';
 import { planNspawn } from '../../../src/stage1/nspawn/nspawn-plan.js';
-import { planPodCgroups, parseProcCgroup, sharesToWeight, type CgroupHost } from '../../../src/stage1/common/cgroups.js';
+import { cgroupDelegationProblem, planPodCgroups, parseProcCgroup, sharesToWeight, type CgroupHost } from '../../../src/stage1/common/cgroups.js';
 
 const UUID = '0b3c1c1e-5d7e-4a52-9a1b-2f2f5d0f9a11';
 const app = (over: Partial<AppRuntime> = {}): AppRuntime => ({
@@ -152,6 +152,32 @@ describe('planPodCgroups', () => {
     ]);
     expect(p.appCgroups.probe).toEqual(['/capsule/cgroup/memory/app-probe', '/capsule/cgroup/cpu/app-probe']);
     expect(p.controllers).toEqual(['memory', 'cpu']);
+  });
+
+  it.each([
+    ['no isolator: only the tracking hierarchies', {}, [`/sys/fs/cgroup/systemd/s/capsule-${UUID}`], []],
+    ['a memory limit: memory only', { memoryLimit: 1 << 26 }, [`/sys/fs/cgroup/systemd/s/capsule-${UUID}`, `/sys/fs/cgroup/memory/m/capsule-${UUID}`], ['memory']],
+    ['cpu shares: cpu only', { cpuShares: 10 }, [`/sys/fs/cgroup/systemd/s/capsule-${UUID}`, `/sys/fs/cgroup/cpu/capsule-${UUID}`], ['cpu']],
+  ])('v1, %s', (_what, over: Partial<AppRuntime>, join, controllers) => {
+    const p = planPodCgroups(v1, UUID, [app(over)]);
+    expect(p.join).toEqual(join);
+    expect(p.mkdirs.filter((d) => !d.includes('/systemd/'))).toEqual(p.join.filter((d) => !d.includes('/systemd/')).flatMap((d) => [d, `${d}/app-probe`]));
+    expect(p.controllers).toEqual(controllers);
+  });
+
+  describe('cgroupDelegationProblem (v1, a unit on a host whose hierarchy above the unit is read-only)', () => {
+    const unitHost: CgroupHost = { version: 'v1', root: '/sys/fs/cgroup', memory: 'memory', cpu: 'cpu,cpuacct', tracking: ['systemd'], own: { systemd: '/system.slice/web.service', memory: '/system.slice/web.service', 'cpu,cpuacct': '/' } };
+    const all = (): boolean => true;
+    it('no isolator: nothing to check, whatever is writable', () => expect(cgroupDelegationProblem(unitHost, [app()], true, () => false)).toBeNull());
+    it('a delegated, writable memory cgroup of the unit: fine', () => expect(cgroupDelegationProblem(unitHost, [app({ memoryLimit: 1 << 26 })], true, all)).toBeNull());
+    it('cpu where the unit has no cgroup of its own: names the hierarchy and Delegate=', () =>
+      expect(cgroupDelegationProblem(unitHost, [app({ cpuMilli: 500 })], true, all)).toBe(
+        "an app's CPU limit (--cpu, --cpu-shares) needs a cgroup in the cpu hierarchy /sys/fs/cgroup/cpu,cpuacct, but the unit has no cpu cgroup of its own there (it is in /, the unit in /system.slice/web.service): start the pod from a unit with Delegate=yes (or Delegate=cpu), which gives the unit a cpu cgroup of its own",
+      ));
+    it('a read-only hierarchy', () =>
+      expect(cgroupDelegationProblem(unitHost, [app({ memoryLimit: 1 << 26 })], false, (d) => d !== '/sys/fs/cgroup/memory/system.slice/web.service')).toMatch(/needs a cgroup in the memory hierarchy \/sys\/fs\/cgroup\/memory, but \/sys\/fs\/cgroup\/memory\/system.slice\/web.service is not writable: start the pod from a unit with Delegate=yes/));
+    it('outside a unit the caller cgroup is used as it is', () => expect(cgroupDelegationProblem(unitHost, [app({ cpuMilli: 500 })], false, all)).toBeNull());
+    it('v2 is not checked here', () => expect(cgroupDelegationProblem(v2, [app({ memoryLimit: 1 })], true, () => false)).toBeNull());
   });
 
   it('v2: a pod cgroup at the root with controllers enabled and apps as leaves', () => {
