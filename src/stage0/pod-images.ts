@@ -11,6 +11,8 @@ import { fetchImage } from './fetch-image.js';
 import type { RemoteSession } from './fetch-remote.js';
 import type { FetchHooks } from './fetch-types.js';
 import type { PullPolicy } from './pull-policy.js';
+import type { OciRunConfig } from '../store/oci-index.js';
+import type { WantedPlatform } from '../oci/platform.js';
 
 /** An app's image, in the store with its rendered tree. */
 export interface PodImage {
@@ -20,17 +22,25 @@ export interface PodImage {
   manifest: ImageManifest;
   /** The rendered tree's rootfs (read-only for stage0). */
   rootfs: string;
+  /** An OCI image's run config (Entrypoint, Cmd, User, StopSignal); absent for ACIs. */
+  oci?: OciRunConfig;
 }
 
 /**
  * Resolves (fetching what is missing, like rkt: ID, file, URL, name) and renders one image. An
  * image already in the store must be for this host too (rkt's prepareAppImage checks).
  */
-export async function loadPodImage(store: Store, arg: string, signature: string | undefined, policy: PullPolicy, g: GlobalOptions, hooks: FetchHooks, remote: RemoteSession): Promise<PodImage> {
-  const f = await fetchImage(store, { arg, ...(signature ? { signature } : {}) }, policy, g, hooks, remote);
+export async function loadPodImage(store: Store, arg: string, signature: string | undefined, policy: PullPolicy, g: GlobalOptions, hooks: FetchHooks, remote: RemoteSession, platform?: WantedPlatform): Promise<PodImage> {
+  const f = await fetchImage(store, { arg, ...(signature ? { signature } : {}), ...(platform ? { platform } : {}) }, policy, g, hooks, remote);
   checkRunnablePlatform(labelsOf(f.manifest), hostOsArch());
   const rec = getImage(store.db, f.id);
   if (!rec) throw new CapsuleError('image-missing', `image ${f.id} vanished from the store`);
+  if (rec.kind === 'oci') {
+    // Layers rendered in order into a tree keyed by their digests (shared by images with the same layers).
+    const { ensureOciTree, ociImageOf } = await import('../store/oci-render.js');
+    const { tree, rootfs } = await ensureOciTree(store, rec);
+    return { id: f.id, name: f.manifest.name, treeId: tree.id, manifest: f.manifest, rootfs, oci: ociImageOf(store, rec).run };
+  }
   const { tree, rootfs } = findRenderedTree(store, rec) ?? (await (await import('../store/ensure-tree.js')).ensureTree(store, rec));
   return { id: f.id, name: f.manifest.name, treeId: tree.id, manifest: f.manifest, rootfs };
 }

@@ -48,7 +48,7 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
     const images: PodImage[] = [];
     const pm = spec.pod.podManifest === undefined ? undefined : parsePodManifest(readText(spec.pod.podManifest, '--pod-manifest'));
     if (pm) for (const app of pm.apps) images.push(await loadPodImage(store, app.imageId, undefined, 'never', g, o.hooks, remote));
-    else for (const app of spec.apps) images.push(await loadPodImage(store, app.image, app.signature, spec.pod.pullPolicy, g, o.hooks, remote));
+    else for (const app of spec.apps) images.push(await loadPodImage(store, app.image, app.signature, spec.pod.pullPolicy, g, o.hooks, remote, spec.pod.platform));
     const resolveOptions = {
       insecure: g.insecure,
       env: o.env,

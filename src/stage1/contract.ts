@@ -80,6 +80,8 @@ export interface AppRuntime {
   preStart?: string[];
   /** The app's `post-stop` event handler (argv), run as root after the app ended; absent: none. */
   postStop?: string[];
+  /** Signal number the app is stopped with (an OCI image's StopSignal); absent: SIGTERM. */
+  stopSignal?: number;
 }
 
 export interface PodVolume {

@@ -8,7 +8,9 @@ import type { Isolator } from '../../spec/isolators.js';
 import { parseQuantity } from '../../spec/quantity.js';
 import { APPC_EMPTY, CAPSULE_DEFAULT_BLOCKLIST, CAPSULE_DEFAULT_ERRNO, RETAIN_LIFECYCLE, expandSeccompSet } from '../../spec/seccomp-groups.js';
 import type { AppMount, AppRuntime, PodVolume, SeccompPlan } from '../../stage1/contract.js';
-import { resolveImageId, type ImageFileReader, type ImageStatReader } from './image-ids.js';
+import { parseSignal } from '../../spec/signals.js';
+import type { OciRunConfig } from '../../store/oci-index.js';
+import { resolveImageId, resolveOciUser, type ImageFileReader, type ImageStatReader } from './image-ids.js';
 import { refuseImagePrivileges } from './image-privileges.js';
 import type { AppSpec, MountFlag, PodFlags, VolumeFlag } from './run-spec.js';
 
@@ -18,6 +20,8 @@ export interface AppImage {
   name: string;
   treeId: string;
   manifest: ImageManifest;
+  /** An OCI image's run config (docker's rules for Entrypoint/Cmd, User, StopSignal); absent for ACIs. */
+  oci?: OciRunConfig;
 }
 
 export interface ResolveAppInput {
@@ -223,9 +227,23 @@ export function resolveApp(i: ResolveAppInput): ResolvedApp {
   if (!base && spec.exec === undefined) throw new CapsuleError('no-app', `image ${JSON.stringify(i.image.name)} has no app section; use --exec`);
   const app: App = base ? structuredClone(base) : { user: '0', group: '0' };
 
-  const exec = [...(spec.exec !== undefined ? [spec.exec] : (app.exec ?? [])), ...spec.args];
-  if (exec.length === 0) throw new CapsuleError('no-app', `image ${JSON.stringify(i.image.name)} has no exec; use --exec`);
+  // An OCI image (unless a pod manifest gives the app): docker's rules. Arguments after `--`
+  // replace Cmd, --exec replaces Entrypoint (and, as docker's --entrypoint, the image's Cmd).
+  const oci = i.appOverride ? undefined : i.image.oci;
+  const exec = oci
+    ? spec.exec !== undefined
+      ? [spec.exec, ...spec.args]
+      : [...oci.entrypoint, ...(spec.args.length > 0 ? spec.args : oci.cmd)]
+    : [...(spec.exec !== undefined ? [spec.exec] : (app.exec ?? [])), ...spec.args];
+  if (exec.length === 0) throw new CapsuleError('no-app', oci ? `image ${JSON.stringify(i.image.name)} has neither Entrypoint nor Cmd; use --exec` : `image ${JSON.stringify(i.image.name)} has no exec; use --exec`);
   app.exec = exec;
+  let ociIds: ReturnType<typeof resolveOciUser> | undefined;
+  if (oci) {
+    ociIds = resolveOciUser(oci.user, i.readImageFile);
+    app.user = String(ociIds.uid);
+    app.group = String(ociIds.gid);
+    if (ociIds.supplementaryGids.length > 0) app.supplementaryGIDs = [...ociIds.supplementaryGids];
+  }
   if (spec.user !== undefined) app.user = spec.user;
   if (spec.group !== undefined) app.group = spec.group;
   if (spec.supplementaryGids !== undefined) app.supplementaryGIDs = [...spec.supplementaryGids];
@@ -288,6 +306,7 @@ export function resolveApp(i: ResolveAppInput): ResolvedApp {
     supportsNotify: i.image.manifest.annotations?.some((a) => a.name === NOTIFY_ANNOTATION && a.value === 'true') ?? false,
     ...(preStart ? { preStart } : {}),
     ...(postStop ? { postStop } : {}),
+    ...(oci?.stopSignal !== undefined ? { stopSignal: parseSignal(oci.stopSignal, `StopSignal of image ${JSON.stringify(i.image.name)}`) } : {}),
   };
   refuseImagePrivileges({
     app: name,

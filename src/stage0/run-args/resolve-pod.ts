@@ -179,7 +179,7 @@ export function resolvePod<I extends AppImage>(spec: RunSpec, images: readonly I
 
 export interface UntrustedPodManifestApp {
   name: string;
-  /** `sha512-…` as written (a prefix is looked up in the store). */
+  /** `sha512-…` (an ACI) or `sha256:…` (an OCI image's config digest) as written (a prefix is looked up in the store). */
   imageId: string;
   /** Replaces the image's app object wholesale. */
   app?: App;
@@ -285,7 +285,7 @@ export function parsePodManifest(text: string): UntrustedPodManifest {
     const name = parseAcName(a.name, `pod manifest: ${f}.name`);
     const image = isObj(a.image) ? a.image : {};
     if (image.id === undefined || image.id === null || image.id === '') throw new CapsuleError('invalid-pod-manifest', `no image ID for app ${JSON.stringify(name)}`);
-    if (typeof image.id !== 'string' || !/^sha512-[0-9a-f]+$/.test(image.id)) throw bad(`${f}.image.id`, `badly formatted image ID ${JSON.stringify(image.id)}`);
+    if (typeof image.id !== 'string' || !/^(?:sha512-[0-9a-f]+|sha256:[0-9a-f]+)$/.test(image.id)) throw bad(`${f}.image.id`, `badly formatted image ID ${JSON.stringify(image.id)}`);
     const out: UntrustedPodManifestApp = { name, imageId: image.id, readOnlyRootFS: false, mounts: [], annotations: annotations(a.annotations, `${f}.annotations`) };
     if (a.app !== undefined && a.app !== null) {
       try {

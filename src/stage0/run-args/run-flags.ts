@@ -4,6 +4,7 @@ import { parseCapabilityList } from '../../spec/capabilities.js';
 import { parseGoBool } from '../../spec/go-bool.js';
 import { parseQuantity } from '../../spec/quantity.js';
 import { parsePullPolicy } from '../pull-policy.js';
+import { parsePlatform } from '../../oci/platform.js';
 import { intIn, keyValue, MAX_ID, MIN_MEMORY_LIMIT, parseMountFlag, parseSeccompFlag, parseVolumeFlag, stage1FlavourOf, usage } from './flag-values.js';
 import type { AppSpec, PodFlags } from './run-spec.js';
 
@@ -144,6 +145,15 @@ export const RUN_FLAGS: Readonly<Record<string, RunFlagDef>> = {
     set(st, v) {
       st.pod.pullPolicy = parsePullPolicy(v);
       st.pullPolicyGiven = true;
+    },
+  },
+  '--platform': {
+    scope: 'pod',
+    kind: 'value',
+    value: 'OS/ARCH[/VARIANT]',
+    help: "OCI images: the platform to choose from a multi-platform image (podman's flag; default: the host's)",
+    set(st, v) {
+      st.pod.platform = parsePlatform(v);
     },
   },
   '--store-only': { scope: 'pod', kind: 'bool', deprecated: '--pull-policy=never', help: 'use only images in the store (deprecated: --pull-policy=never)', set: (st, v, f) => void (st.storeOnly = bool(v, f)) },

@@ -1,4 +1,5 @@
 import type { Stage1Flavour } from '../../stage1/contract.js';
+import type { WantedPlatform } from '../../oci/platform.js';
 import type { PullPolicy } from '../pull-policy.js';
 
 /**
@@ -67,6 +68,8 @@ export interface PodFlags {
   ports: string[];
   uuidFileSave?: string;
   pullPolicy: PullPolicy;
+  /** `--platform os/arch[/variant]` for OCI images (absent: the host's). */
+  platform?: WantedPlatform;
   /** From `--stage1` or one of rkt's `--stage1-*` selectors; absent: the default flavour. */
   stage1?: Stage1Flavour;
   /** prepare: print only the UUID on stdout. */

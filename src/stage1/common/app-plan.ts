@@ -65,6 +65,7 @@ export function appPlan(a: AppRuntime, c: AppPlanContext): PlanEntries {
   if (c.started) e.push(['app-started', c.started]);
   e.push(['app-notify', a.supportsNotify ? '1' : '0'], ['app-tty', c.tty ? '1' : '0']);
   if (c.stdin) e.push(['app-stdin', '1']);
+  if (a.stopSignal !== undefined) e.push(['app-stop-signal', String(a.stopSignal)]);
   for (const m of c.mounts ?? []) {
     e.push(['app-mount', m.src], ['app-mount-target', m.target]);
     const opts = [...(m.rec ? ['rec'] : []), ...(m.ro ? ['ro'] : [])];

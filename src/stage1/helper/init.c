@@ -75,7 +75,7 @@ static void begin_stop(void) {
   stopping = true;
   kill_deadline = now_ms() + (int64_t)stop_timeout * 1000;
   for (size_t i = 0; i < nslots; i++)
-    if (stoppable(&slots[i])) signal_app(&slots[i], SIGTERM);
+    if (stoppable(&slots[i])) signal_app(&slots[i], slots[i].app->stop_signal ? slots[i].app->stop_signal : SIGTERM);
 }
 
 /* An app failed: the others are stopped after the grace period (stop-grace-ms). */

@@ -128,6 +128,7 @@ static void app_key(struct parser *ps, const char *key, const char *val) {
   else if (!strcmp(key, "app-notify")) boolean(ps, key, val, &a->notify);
   else if (!strcmp(key, "app-tty")) boolean(ps, key, val, &a->tty);
   else if (!strcmp(key, "app-stdin")) boolean(ps, key, val, &a->stdin_pass);
+  else if (!strcmp(key, "app-stop-signal")) a->stop_signal = (int)num(ps, key, val, 1, 64);
   else if (!strcmp(key, "app-mount")) {
     if (val[0] != '/') bad(ps, key, xasprintf("'%s' is not absolute", val));
     a->mounts = xrealloc(a->mounts, (a->nmounts + 1) * sizeof *a->mounts);

@@ -67,6 +67,7 @@ struct app {
   struct app_mount *mounts;
   size_t nmounts;
   bool stdin_pass; /* app-stdin: the app gets the init's stdin, not /dev/null */
+  int stop_signal;  /* app-stop-signal: what stopping sends it (0: SIGTERM) */
 };
 
 /* The fd the pod's network namespace is passed to systemd-nspawn on. */
