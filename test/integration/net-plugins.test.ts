@@ -40,7 +40,7 @@ describe.skipIf(skip !== null)('networking: the CNI contract with a recording pl
     fs.mkdirSync(plugins);
     fs.mkdirSync(rec);
     // A plugin that records what it got, as rkt's own tests did: env and stdin per command.
-    for (const [name, ip] of [['capsule-rec-a', '10.99.7.5/24'], ['capsule-rec-b', '']]) {
+    for (const [name, ip] of [['capsule-rec-a', '10.99.7.5/24'], ['capsule-rec-b', '']] as const) {
       const result = ip !== '' ? `printf '{"cniVersion":"1.0.0","ips":[{"address":"${ip}"}],"dns":{"nameservers":["192.0.2.99"],"search":["rec.example"]}}'` : 'cat "$d/$n-ADD.stdin" | sed -e "s/.*\\"prevResult\\"://" -e "s/}$//"';
       fs.writeFileSync(path.join(plugins, name), `#!/bin/sh\nd=${rec}\nn=$(basename "$0")\nenv > "$d/$n-$CNI_COMMAND.env"\ncat > "$d/$n-$CNI_COMMAND.stdin"\n[ "$CNI_COMMAND" = ADD ] && ${result}\nexit 0\n`, { mode: 0o755 });
     }

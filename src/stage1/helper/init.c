@@ -408,6 +408,15 @@ int cmd_init(int argc, char **argv) {
     if (!plan.apps[i].args.n) die_msg("%s: app %s: no app-arg", plan_path, plan.apps[i].name);
   }
   stop_timeout = plan.stop_timeout;
+  /*
+   * nspawn mounts /sys before it joins a network namespace given by path, so its sysfs shows the
+   * host's interfaces (/sys/class/net): a sysfs mounted here, in the pod's namespace, shows the
+   * pod's. Apps get /sys from here; their cgroups come from /capsule/cgroup, not from /sys.
+   */
+  if (plan.sysfs) {
+    unsigned long fl = MS_NOSUID | MS_NODEV | MS_NOEXEC | (strcmp(plan.sysfs, "rw") ? MS_RDONLY : 0);
+    if (mount("sysfs", "/sys", "sysfs", fl, NULL) < 0) die_errno(errno, "mount sysfs on /sys");
+  }
   stop_grace_ms = plan.stop_grace_ms;
 
   /* Orphans are ours to reap also when init is not PID 1 (tests). */

@@ -229,6 +229,9 @@ static void entry(struct parser *ps, const char *key, const char *val) {
   else if (!strcmp(key, "exec-env")) {
     if (!strchr(val, '=') || val[0] == '=') bad(ps, key, xasprintf("invalid value '%s' (want K=V)", val));
     strv_push(&p->exec_env, val);
+  } else if (!strcmp(key, "sysfs")) {
+    if (strcmp(val, "ro") && strcmp(val, "rw")) bad(ps, key, xasprintf("invalid value '%s' (want ro or rw)", val));
+    p->sysfs = val;
   } else if (!strcmp(key, "stop-timeout")) p->stop_timeout = (int)num(ps, key, val, 0, 86400 * 365);
   else if (!strcmp(key, "stop-grace-ms")) p->stop_grace_ms = (int)num(ps, key, val, 0, 3600 * 1000);
   else if (!strcmp(key, "notify")) boolean(ps, key, val, &p->notify);

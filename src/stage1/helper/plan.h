@@ -101,6 +101,8 @@ struct plan {
   struct strv exec_env;
   /* init */
   int stop_timeout;
+  /* sysfs ro|rw: mount a fresh sysfs on /sys (the pod joined a network namespace nspawn did not make) */
+  const char *sysfs;
   /* After an app failed: how long the others go on before they get SIGTERM (ms). */
   int stop_grace_ms;
   bool notify;

@@ -165,7 +165,7 @@ export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: N
   for (const [k, v] of Object.entries(env)) hostPlan.push(['exec-env', `${k}=${v}`]);
 
   const anyNotify = pod.apps.some((a) => a.supportsNotify);
-  const podPlan: PlanEntries = [['stop-timeout', String(STOP_TIMEOUT)], ['stop-grace-ms', String(pod.stopGraceMs ?? STOP_GRACE_MS)], ['notify', e.env.NOTIFY_SOCKET && !anyNotify ? '1' : '0']];
+  const podPlan: PlanEntries = [...(net.kind === 'netns' ? ([['sysfs', pod.unmaskedPaths ? 'rw' : 'ro']] as PlanEntries) : []),['stop-timeout', String(STOP_TIMEOUT)], ['stop-grace-ms', String(pod.stopGraceMs ?? STOP_GRACE_MS)], ['notify', e.env.NOTIFY_SOCKET && !anyNotify ? '1' : '0']];
   for (const a of pod.apps) {
     podPlan.push(
       ...appPlan(a, {
