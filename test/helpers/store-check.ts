@@ -25,8 +25,8 @@ export function fetchInsecure(world: World, args: string[], env?: Record<string,
 export interface ListedImage {
   id: string;
   name: string;
-  import_time: number;
-  last_used_time: number;
+  import_time: string;
+  last_used_time: string;
   size: number;
 }
 

@@ -118,19 +118,19 @@ describe('capsule image list', () => {
       expect(c[2]).toBe(String(json[i]!.size));
       expect(c[3]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,3})? \+0000 UTC$/);
       const t = new Date(`${c[3]!.replace(' +0000 UTC', 'Z').replace(' ', 'T')}`).getTime();
-      expect(Math.abs(t - json[i]!.import_time / 1e6)).toBeLessThan(1000);
+      expect(Math.abs(t - Date.parse(String(json[i]!.import_time)))).toBeLessThan(1000);
     }
   });
 
-  it('--format json: id, name, ns timestamps and size = blob + rendered tree', async () => {
+  it('--format json: id, name, RFC 3339 times and size = blob + rendered tree', async () => {
     const json = await listJson(w);
     expect(json.map((j) => j.id)).toEqual(ids.map(key64));
-    expect(json.map((j) => j.name)).toEqual(images.map((i) => i.name));
+    expect(json.map((j) => j.name)).toEqual(images.map((i) => (i.version ? `${i.name}:${i.version}` : i.name)));
     const files = storeFiles(w.dir);
     for (const [i, j] of json.entries()) {
       expect(Object.keys(j).sort()).toEqual(['id', 'import_time', 'last_used_time', 'name', 'size']);
-      expect(j.import_time).toBeGreaterThan(Date.now() * 1e6 - 600e9);
-      expect(j.last_used_time).toBeGreaterThanOrEqual(j.import_time);
+      expect(Date.parse(String(j.import_time))).toBeGreaterThan(Date.now() - 600e3);
+      expect(Date.parse(String(j.last_used_time))).toBeGreaterThanOrEqual(Date.parse(String(j.import_time)));
       const blob = files.blobs.find((b) => b.name === ids[i]);
       expect(blob).toBeDefined();
       const tree = files.trees.find((t) => fs.readFileSync(path.join(t.dir, 'rendered'), 'utf8').includes(ids[i]!));

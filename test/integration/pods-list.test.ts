@@ -51,12 +51,12 @@ describe('capsule list', () => {
     expect(expandTabs(second!).indexOf('etcd')).toBe(expandTabs(legend!).indexOf('APP'));
   });
 
-  it('--full: whole UUID, IMAGE ID column (19 chars), absolute times', async () => {
+  it('--full: whole UUID, full IMAGE ID (the store key, as image list --full shows it), absolute times', async () => {
     const created = new Date('2024-01-02T03:04:05.250Z');
     const { uuid } = fakePod(w.dir, 'prepared', { created, apps: [{ name: 'web', imageId: imageIdOf(0xab) }] });
     const r = await run(['list', '--full', '--no-legend']);
     expect(r.code, r.stderr).toBe(0);
-    expect(cols(lines(r.stdout)[0]!)).toEqual([uuid, 'web', 'example.com/web', `sha512-${'ab'.repeat(6)}`, 'prepared', '2024-01-02 03:04:05.25 +0000 UTC']);
+    expect(cols(lines(r.stdout)[0]!)).toEqual([uuid, 'web', 'example.com/web', `sha512-${'ab'.repeat(32)}`, 'prepared', '2024-01-02 03:04:05.25 +0000 UTC']);
   });
 
   it('states from directory and lock: running, preparing, aborted prepare, prepared, exited, exited garbage; not embryo or garbage', async () => {
@@ -89,7 +89,7 @@ describe('capsule list', () => {
     expect(cols(lines(r.stdout)[0]!)).toEqual([uuid.slice(0, 8), '-', '-', 'exited', expect.stringMatching(/ago$/)]);
   });
 
-  it("--format json: rkt's lib.Pod objects (times in ns)", async () => {
+  it("--format json: rkt's lib.Pod keys in Capsule's one shape (RFC 3339 times, snake_case, every key)", async () => {
     const created = new Date('2024-01-02T03:04:05Z');
     const started = new Date('2024-01-02T03:04:06Z');
     const { uuid } = fakePod(w.dir, 'run', { created, startedAt: started, ppid: 999_999_999, apps: [{ name: 'a', started: true, exit: 2 }, { name: 'b' }], nets: [{ netName: 'default', ip: '10.0.0.2' }] });
@@ -99,15 +99,14 @@ describe('capsule list', () => {
     expect(pod).toMatchObject({
       name: uuid,
       state: 'exited',
-      networks: [{ netName: 'default', ip: '10.0.0.2' }],
+      networks: [{ net_name: 'default', ip: '10.0.0.2' }],
       app_names: ['a', 'b'],
-      created_at: created.getTime() * 1e6,
-      started_at: started.getTime() * 1e6,
+      created_at: created.toISOString(),
+      started_at: started.toISOString(),
     });
     const apps = pod!.apps as Array<Record<string, unknown>>;
-    expect(apps[0]).toMatchObject({ name: 'a', state: 'exited', exit_code: 2, image_id: imageIdOf(1) });
-    expect(apps[1]).toMatchObject({ name: 'b', state: 'exited' });
-    expect(apps[1]).not.toHaveProperty('exit_code');
+    expect(apps[0]).toMatchObject({ name: 'a', state: 'exited', exit_code: 2, image_id: imageIdOf(1).slice(0, 'sha512-'.length + 64) });
+    expect(apps[1]).toMatchObject({ name: 'b', state: 'exited', exit_code: null });
     const pretty = await run(['list', '--format', 'json-pretty']);
     expect(pretty.stdout).toContain('\n\t{\n\t\t"name"');
   });

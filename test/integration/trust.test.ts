@@ -177,7 +177,7 @@ describe('adding keys', () => {
 });
 
 describe('trust list', () => {
-  it('lists local prefix, local root and system keys with prefix, fingerprint, userIds, origin, path', async () => {
+  it('lists local prefix, local root and system keys with prefix, fingerprint, user_ids, origin, path', async () => {
     const w = world();
     const other = gpg.genKey('System Signer <system@example.com>');
     await trustKey(w, ['--prefix', 'example.com/capsule'], exportKey(w));
@@ -188,9 +188,9 @@ describe('trust list', () => {
     const r = await w.run(['trust', 'list', '--format', 'json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([
-      { prefix: 'example.com/capsule', fingerprint: lower(fpr), userIds: [UID], origin: 'local', path: local('prefix.d', 'example.com', 'capsule', lower(fpr)) },
-      { prefix: 'example.com/other', fingerprint: lower(other), userIds: ['System Signer <system@example.com>'], origin: 'system', path: systemFile },
-      { prefix: 'root', fingerprint: lower(fpr), userIds: [UID], origin: 'local', path: local('root.d', lower(fpr)) },
+      { prefix: 'example.com/capsule', fingerprint: lower(fpr), user_ids: [UID], origin: 'local', path: local('prefix.d', 'example.com', 'capsule', lower(fpr)) },
+      { prefix: 'example.com/other', fingerprint: lower(other), user_ids: ['System Signer <system@example.com>'], origin: 'system', path: systemFile },
+      { prefix: 'root', fingerprint: lower(fpr), user_ids: [UID], origin: 'local', path: local('root.d', lower(fpr)) },
     ]);
 
     const pretty = ok(await w.run(['trust', 'list', '--format', 'json-pretty']));

@@ -55,8 +55,8 @@ function registerList(image: Command, io: Io): void {
         return f.order === 'asc' ? c : -c;
       });
       if (f.format !== 'table') {
-        const ns = (ms: number): number => ms * 1e6;
-        io.out(renderJson(rows.map((r) => ({ id: shortImageId(r.id, 64), name: r.name, import_time: ns(r.importTime), last_used_time: ns(r.lastUsed), size: r.size })), f.format));
+        const { imageJson } = await import('../json-output.js');
+        io.out(renderJson(rows.map(imageJson), f.format));
         return;
       }
       const now = Date.now();

@@ -2,7 +2,9 @@ import { Option, type Command } from 'commander';
 import { makeCtx } from '../context.js';
 import type { Io } from '../io.js';
 import { humanAgo, longTime, renderJson, renderTable, type Format } from '../table.js';
-import { formatNets, podJson } from './pod-common.js';
+import { podJson } from '../json-output.js';
+import { shortImageId, type ImageId } from '../../spec/image-id.js';
+import { formatNets } from './pod-common.js';
 
 interface ListFlags { full?: boolean; legend: boolean; format: Format }
 
@@ -10,7 +12,7 @@ export function registerList(program: Command, io: Io): void {
   program
     .command('list')
     .description('list pods')
-    .option('--full', 'show full UUIDs, image IDs and absolute times')
+    .option('--full', 'show full UUIDs, full image IDs and absolute times')
     .option('--no-legend', 'suppress the header line')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'json-pretty']).default('table'))
     .action(async (f: ListFlags, cmd: Command) => {
@@ -34,7 +36,7 @@ export function registerList(program: Command, io: Io): void {
           continue;
         }
         p.apps.forEach((a, i) => {
-          const appCols = [a.name, a.imageName, ...(f.full ? [a.imageId.slice(0, 19)] : [])];
+          const appCols = [a.name, a.imageName, ...(f.full ? [a.imageId === '' ? '-' : shortImageId(a.imageId as ImageId, 64)] : [])];
           rows.push(i === 0 ? [uuid, ...appCols, ...podCols] : ['', ...appCols, '', '', '', '']);
         });
       }

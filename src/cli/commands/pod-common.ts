@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import { CapsuleError, UsageError } from '../../errors/capsule-error.js';
-import type { NetInfo, PodStatus } from '../../stage0/pod/pod-status.js';
-import { isAfterRun } from '../../stage0/pod/pod-state.js';
+import type { NetInfo } from '../../stage0/pod/pod-status.js';
 
 /** What the pod commands share: the root check, UUID arguments, rkt's JSON and network forms. */
 
@@ -30,44 +29,6 @@ export function uuidArgs(args: readonly string[], uuidFile: string | undefined, 
 /** rkt's fmtNets: `name:ip4=A.B.C.D` joined by `, `. */
 export function formatNets(nets: readonly NetInfo[]): string {
   return nets.map((n) => `${n.netName}:ip4=${n.ip}`).join(', ');
-}
-
-const ns = (ms: number): number => Math.round(ms * 1e6);
-
-/** rkt's `lib.Pod` JSON (list and status `--format json`): times in nanoseconds, empty fields left out. */
-export function podJson(st: PodStatus): Record<string, unknown> {
-  const after = isAfterRun(st.state);
-  const apps = st.apps.map((a) => {
-    let state = st.state === 'prepared' || st.state === 'preparing' || st.state === 'running' ? 'created' : 'unknown';
-    let finished = a.finishedAt;
-    if (a.startedAt !== null) state = 'running';
-    if (a.exitCode !== null) state = 'exited';
-    if (after && state !== 'exited') {
-      // Killed hard: no status file, but it is not running any more.
-      state = 'exited';
-      finished = st.gcMarked;
-    }
-    return {
-      name: a.name,
-      state,
-      ...(st.created !== null && state !== 'unknown' ? { created_at: ns(st.created) } : {}),
-      ...(a.startedAt !== null ? { started_at: ns(a.startedAt) } : {}),
-      ...(finished !== null ? { finished_at: ns(finished) } : {}),
-      ...(a.exitCode !== null ? { exit_code: a.exitCode } : {}),
-      image_id: a.imageId,
-    };
-  });
-  const m = st.manifest;
-  return {
-    name: st.uuid,
-    state: st.state,
-    ...(st.networks.length > 0 ? { networks: st.networks } : {}),
-    ...(apps.length > 0 ? { app_names: apps.map((a) => a.name), apps } : {}),
-    ...(st.created !== null ? { created_at: ns(st.created) } : {}),
-    ...(st.started !== null ? { started_at: ns(st.started) } : {}),
-    ...(m && Object.keys(m.userAnnotations).length > 0 ? { user_annotations: m.userAnnotations } : {}),
-    ...(m && Object.keys(m.userLabels).length > 0 ? { user_labels: m.userLabels } : {}),
-  };
 }
 
 /** Go's time.Duration String(), which rkt prints: `30m0s`, `24h0m0s`, `1.5s`, `0s`. */

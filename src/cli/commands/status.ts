@@ -4,7 +4,8 @@ import { makeCtx } from '../context.js';
 import { parseDuration } from '../duration.js';
 import type { Io } from '../io.js';
 import { longTime, renderJson, type Format } from '../table.js';
-import { formatNets, podJson, uuidArgs } from './pod-common.js';
+import { podJson } from '../json-output.js';
+import { formatNets, uuidArgs } from './pod-common.js';
 
 interface StatusFlags { wait?: string | boolean; waitReady?: string | boolean; format: Format; uuidFile?: string }
 

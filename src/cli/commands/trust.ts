@@ -111,7 +111,8 @@ export function registerTrust(program: Command, io: Io): void {
       const { listTrust } = await import('../../verify/trust-ops.js');
       const entries = await listTrust(keystoreRoots(ctx.globals.systemConfig, ctx.globals.localConfig));
       if (flags.format !== 'table') {
-        io.out(renderJson(entries, flags.format));
+        // The one JSON shape (json-output.ts): snake_case keys.
+        io.out(renderJson(entries.map((e) => ({ prefix: e.prefix, fingerprint: e.fingerprint, user_ids: e.userIds, origin: e.origin, path: e.path })), flags.format));
         return;
       }
       io.out(renderTable(['PREFIX', 'FINGERPRINT', 'ORIGIN', 'USER IDS'], entries.map((e) => [e.prefix, e.fingerprint, e.origin, e.userIds.join(', ')]), flags.legend));

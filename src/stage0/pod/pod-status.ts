@@ -191,7 +191,7 @@ export async function listPodStatuses(
     if (!fs.existsSync(dir)) continue;
     // null (we may not test the lock) must reach readStatus as null, not become false.
     const locked = lockMatters(p.dir) && locks.has(p.uuid) ? (locks.get(p.uuid) as boolean | null) : false;
-    out.push(readStatus(p.uuid, p.dir, dir, locked, false));
+    out.push(readStatus(p.uuid, p.dir, dir, locked, true));
   }
   return out;
 }
