@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxImage } from '../helpers/busybox-image.js';
-import { makePodWorld, podSkipReason, type PodWorld } from '../helpers/pods.js';
+import { makePodWorld, podSkipReason, startPod, stopAndCollect, waitFor, type PodWorld } from '../helpers/pods.js';
 import { makeVictim, snapshot } from '../helpers/victim.js';
 
 const skip = podSkipReason();
@@ -71,6 +71,27 @@ describe.skipIf(skip !== null)('hostile mount targets stay inside the app root',
     expect(r.stdout).toBe('pwned\n');
     expect(r.code).toBe(0);
     expect(snapshot(victim, '')).toEqual(before);
+  });
+
+  it('the app swaps a component of its mount point for a symlink to the victim, then `enter` mounts the volume again', async () => {
+    // The pod's own root user replaces /a (holding the mount point /a/b) with a symlink to the
+    // victim, through /proc/1/root too; enter's fresh mount namespace resolves /a/b again.
+    // /a is made by the helper (in the overlay's upper layer), so the app can rename it.
+    const img = busyboxImage(w.base, 'pr-swap', { mountPoints: [{ name: 'target', path: '/a/b' }] });
+    const pod = await startPod(w, ['--insecure-options=image', `--volume=target,kind=host,source=${hostDir}`, img, '--exec=/bin/sh', '--', '-c', `mv /a /a.old && ln -s /proc/1/root${victim} /a && echo > /a.old/b/swapped; exec sleep 600`]);
+    try {
+      await waitFor('the swap', () => fs.existsSync(path.join(hostDir, 'swapped')));
+      // The volume is at the resolved path inside the app's root; the kernel's own walk of /a (the
+      // app's business) is refused at /proc/1/root, the init's root, which the app may not enter.
+      const r = await w.run(['enter', pod.uuid, '/bin/sh', '-c', `cat ${victim}/b/marker; echo pwned > /a/b/secret 2>/dev/null; echo pwned > ${victim}/secret; true`]);
+      expect(r.stdout).toBe('volume\n');
+      expect(r.code).toBe(0);
+      expect(snapshot(victim, '')).toEqual(before);
+    } finally {
+      await stopAndCollect(w, pod);
+      fs.rmSync(path.join(hostDir, 'swapped'), { force: true });
+      fs.rmSync(path.join(hostDir, 'secret'), { force: true });
+    }
   });
 
   it('a symlink loop as the mount point fails the app, naming the target', async () => {
