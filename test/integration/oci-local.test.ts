@@ -170,4 +170,49 @@ describe('OCI image layouts (oci:, oci-archive:)', () => {
     expect((await w.run(['image', 'list', '--no-legend'])).stdout).toBe('');
     expect(fs.existsSync(path.join(w.dir, 'cas/blob/sha256', img.layers[1]!.digest.slice(7, 9), img.layers[1]!.digest.slice(7)))).toBe(false);
   });
+
+  it('image gc removes unused OCI images with their layers, and blobs no image holds', async () => {
+    const img = layered();
+    const dir = writeImageLayout(path.join(w.base, 'layout'), img);
+    expect((await w.run(['--insecure-options=image', 'fetch', `oci:${dir}`])).code).toBe(0);
+    // A blob a killed import left behind (verified, never indexed).
+    const stray = path.join(w.dir, 'cas/blob/sha256', 'ab', 'ab'.repeat(32));
+    fs.mkdirSync(path.dirname(stray), { recursive: true });
+    fs.writeFileSync(stray, 'stray');
+    const keep = await w.run(['image', 'gc']);
+    expect(keep.code, keep.stderr).toBe(0);
+    expect(keep.stderr).toContain(`removed unindexed blob "sha256:${'ab'.repeat(32)}"`);
+    expect((await w.run(['image', 'list', '--no-legend'])).stdout).not.toBe('');
+    const gc = await w.run(['image', 'gc', '--grace-period=0s']);
+    expect(gc.code, gc.stderr).toBe(0);
+    expect(gc.stdout).toContain(img.config.digest);
+    expect((await w.run(['image', 'list', '--no-legend'])).stdout).toBe('');
+    const left = fs.readdirSync(path.join(w.dir, 'cas/blob/sha256')).flatMap((d) => fs.readdirSync(path.join(w.dir, 'cas/blob/sha256', d)));
+    expect(left).toEqual([]);
+    expect(fs.readdirSync(path.join(w.dir, 'tree'))).toEqual([]);
+  });
+
+  it('pull policies: update re-reads the source and fetches only what changed; new and never use the store', async () => {
+    const base = { entries: [{ path: 'base', body: 'base layer' }] };
+    const v1 = buildImage({ layers: [base, { entries: [{ path: 'v', body: '1' }] }] });
+    const dir = writeImageLayout(path.join(w.base, 'app'), v1);
+    const first = await w.run(['--insecure-options=image', 'fetch', `oci:${dir}`]);
+    expect(first.stdout).toBe(`${v1.config.digest}\n`);
+    // The layout moves on: same base, a new top layer. The old base blob goes, so it must come from the store.
+    const v2 = buildImage({ layers: [base, { entries: [{ path: 'v', body: '2' }] }] });
+    fs.rmSync(dir, { recursive: true });
+    writeImageLayout(dir, v2);
+    fs.rmSync(path.join(dir, 'blobs/sha256', v2.layers[0]!.digest.slice(7)));
+    const never = await w.run(['--insecure-options=image', 'fetch', '--pull-policy=never', `oci:${dir}`]);
+    expect(never.stdout).toBe(`${v1.config.digest}\n`);
+    const nw = await w.run(['--insecure-options=image', 'fetch', '--pull-policy=new', `oci:${dir}`]);
+    expect(nw.stdout).toBe(`${v1.config.digest}\n`);
+    const up = await w.run(['--insecure-options=image', 'fetch', '--pull-policy=update', `oci:${dir}`]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toBe(`${v2.config.digest}\n`);
+    const other = path.join(w.base, 'nothing-here');
+    const miss = await w.run(['--insecure-options=image', 'fetch', '--pull-policy=never', `oci:${other}`]);
+    expect(miss.code).toBe(254);
+    expect(errorLines(miss).at(-1)).toMatch(/not in the store and --pull-policy=never uses the store only/);
+  });
 });

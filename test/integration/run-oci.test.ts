@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxEntries, buildImage, writeImageLayout } from '../helpers/oci-images.js';
@@ -18,6 +19,7 @@ describe.skipIf(skip !== null)('running OCI images', () => {
   let w: PodWorld;
   let layered: string;
   let stopper: string;
+  let volumed: string;
   beforeAll(async () => {
     w = await makePodWorld('capsule-oc-pods-');
     const img = buildImage({
@@ -33,6 +35,11 @@ describe.skipIf(skip !== null)('running OCI images', () => {
       run: { Cmd: ['/bin/sh', '-c', 'trap "echo got-usr1; exit 7" USR1; trap "echo got-term; exit 8" TERM; echo waiting; while true; do sleep 0.1; done'], StopSignal: 'SIGUSR1', Env: ['PATH=/bin'] },
     });
     stopper = `oci:${writeImageLayout(path.join(w.base, 'stopper'), st)}`;
+    const vol = buildImage({
+      layers: [{ entries: [...base(), { path: 'data/', type: 'Directory' }, { path: 'data/seed', body: 'from the image' }] }],
+      run: { Cmd: ['/bin/cat', '/data/seed'], Volumes: { '/data': {} }, Env: ['PATH=/bin'] },
+    });
+    volumed = `oci:${writeImageLayout(path.join(w.base, 'volumed'), vol)}`;
   }, 120_000);
   afterAll(async () => {
     await w?.teardown();
@@ -84,6 +91,31 @@ describe.skipIf(skip !== null)('running OCI images', () => {
     expect(await pod.child.exited).toBe(7);
     expect(pod.child.out()).toContain('got-usr1');
     expect((await w.run(['status', pod.uuid])).stdout).toMatch(/^app-stopper=7$/m);
+  }, 60_000);
+
+  it('Volumes: an implicit volume starts with the image’s content (Docker’s prefill); a --volume replaces it', async () => {
+    const r = await w.run(['--insecure-options=image', 'run', '--net=none', volumed]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('from the image');
+    expect(r.stderr).toContain('no volume specified for mount point "volume-data"');
+    const host = path.join(w.base, 'hostdata');
+    fs.mkdirSync(host);
+    fs.writeFileSync(path.join(host, 'seed'), 'from the host');
+    const h = await w.run(['--insecure-options=image', 'run', '--net=none', `--volume=volume-data,kind=host,source=${host}`, volumed]);
+    expect(h.code, h.stderr).toBe(0);
+    expect(h.stdout).toBe('from the host');
+  }, 60_000);
+
+  it('the pod manifest records the OCI image by its config digest', async () => {
+    const p = await w.run(['--insecure-options=image', 'prepare', layered]);
+    expect(p.code, p.stderr).toBe(0);
+    const uuid = p.stdout.trim();
+    const m = JSON.parse((await w.run(['cat-manifest', uuid])).stdout) as { apps: { name: string; image: { id: string; name: string } }[] };
+    const id = (await w.run(['image', 'list', '--no-legend', '--full', '--fields', 'id,name'])).stdout.split('\n').find((l) => l.includes('localhost/layered'))?.split(/\s+/)[0];
+    expect(m.apps[0]?.image.id).toBe(id);
+    expect(m.apps[0]?.image.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(m.apps[0]?.image.name).toBe('localhost/layered');
+    expect((await w.run(['rm', uuid])).code).toBe(0);
   }, 60_000);
 
   it('a pod mixes an ACI and an OCI image', async () => {
