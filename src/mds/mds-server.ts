@@ -1,4 +1,5 @@
-import http from 'node:http';
+import type * as Http from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { handleMds, MAX_BODY, TEXT_TYPE, type MdsRequest } from './mds-routes.js';
 import { diskLookup, serviceFile, writeServiceInfo } from './mds-store.js';
@@ -41,6 +42,8 @@ const unmap = (a: string | undefined): string => (a?.startsWith('::ffff:') ? a.s
  */
 export async function startMdsServer(o: MdsServerOptions): Promise<MdsServer> {
   const lookup = diskLookup(o.root);
+  // node:http is loaded here, not by a static import: every capsule command loads this bundle.
+  const http = createRequire(import.meta.url)('node:http') as typeof Http;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;

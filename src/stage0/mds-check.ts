@@ -15,5 +15,5 @@ export function checkMdsRegister(dataDir: string, net: string | undefined, alive
   if (n === 'none' || n === 'host') {
     throw new CapsuleError('mds-net', `--mds-register: the pod must be on a CNI network the metadata service can see it on (--net=default), not --net=${n}`);
   }
-  throw new CapsuleError('not-yet', `--mds-register: not yet: registering a pod needs CNI networking (--net=${n}), which is not available yet`);
+  throw new CapsuleError('not-yet', '--mds-register: not yet: registering a pod with the metadata service is not implemented (the service itself runs; see docs/metadata-service.md)');
 }

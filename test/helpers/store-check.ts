@@ -30,6 +30,11 @@ export interface ListedImage {
   size: number;
 }
 
+/** A listed name without its `:version` (image list shows `name:version`, as its table does). */
+export function bareName(listed: string): string {
+  return listed.replace(/:[^/:]*$/, '');
+}
+
 export async function listJson(world: World): Promise<ListedImage[]> {
   const r = await world.run(['image', 'list', '--format', 'json']);
   if (r.code !== 0) throw new Error(`image list failed (${r.code}): ${r.stderr}`);

@@ -152,8 +152,8 @@ describe.skipIf(!server)('fetch by name', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`${top.short}\n`);
     expect((await listJson(w)).map((i) => [i.id, i.name]).sort()).toEqual([
-      [key64(base.id), 'localhost/base'],
-      [key64(top.id), 'localhost/withdep'],
+      [key64(base.id), 'localhost/base:3.0'],
+      [key64(top.id), 'localhost/withdep:1.0'],
     ].sort());
     expect(requests()).toContain('/base?ac-discovery=1 200');
     expect(requests()).toContain(`/images/localhost/base-3.0-linux-${ARCH}.aci 200`);
@@ -175,7 +175,7 @@ describe.skipIf(!server)('fetch by name', () => {
     expect(errorLines(own).at(-1)).toMatch(/^fetch: .*missing os label in the image manifest$/);
     const r = await w.run(['fetch', 'localhost/usesdata:1.0']);
     expect(r.code, r.stderr).toBe(0);
-    expect((await listJson(w)).map((i) => i.name).sort()).toEqual(['localhost/data', 'localhost/usesdata']);
+    expect((await listJson(w)).map((i) => i.name).sort()).toEqual(['localhost/data:1.0', 'localhost/usesdata:1.0']);
     if (process.getuid?.() === 0) {
       // In the store by ID, it is still no app image for this host (rkt checks at run).
       const run = await w.run(['run', data.short]);

@@ -60,7 +60,7 @@ describe.skipIf(skip !== null)('networking: the default nets, ports, DNS, teardo
     const list = await w.run(['list', '--no-legend', '--full']);
     expect(list.stdout).toContain(`default:ip4=${ip}`);
     const json = JSON.parse((await w.run(['status', '--format=json', a.uuid])).stdout) as { networks?: Array<Record<string, unknown>> };
-    expect(json.networks?.[0]).toMatchObject({ netName: 'default', ip, ifName: 'eth0' });
+    expect(json.networks?.[0]).toMatchObject({ net_name: 'default', ip, if_name: 'eth0' });
     expect((await w.run(['stop', a.uuid])).code).toBe(0);
     await a.child.exited;
     await gcAll();

@@ -6,7 +6,7 @@ import { errorLines, makeWorld, type RunResult, type World } from '../helpers/cl
 import type { GpgHome } from '../helpers/gpg.js';
 import { serveFile, type FileOptions, type TestServer } from '../helpers/https-server.js';
 import { simpleAci, type RawEntry } from '../helpers/images.js';
-import { expectedId, key64, listJson, storeFiles } from '../helpers/store-check.js';
+import { bareName, expectedId, key64, listJson, storeFiles } from '../helpers/store-check.js';
 import type { TestCa } from '../helpers/test-ca.js';
 import { writeKeyFile } from './verify-fixtures.js';
 
@@ -100,6 +100,6 @@ export async function expectFetched(w: World, r: RunResult, img: SignedImage): P
   expect(r.stdout).toBe(`${img.short}\n`);
   expect(r.stderr).toContain(`image: signature verified:\n  ${SIGNER_UID}\n`);
   const listed = await listJson(w);
-  expect(listed.map((i) => [i.id, i.name])).toContainEqual([key64(img.id), img.name]);
+  expect(listed.map((i) => [i.id, bareName(i.name)])).toContainEqual([key64(img.id), img.name]);
   expect(storeFiles(w.dir).blobs.map((b) => b.name)).toContain(img.id);
 }

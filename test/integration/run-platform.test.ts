@@ -53,7 +53,7 @@ describe('os and arch labels', () => {
     const file = writeImage(w, 'good.aci', imageWith('example.com/good', [{ name: 'os', value: host.os }, { name: 'arch', value: host.arch }]));
     const r = await fetchInsecure(w, [file]);
     expect(r.code, r.stderr).toBe(0);
-    expect((await listJson(w)).map((i) => i.name)).toEqual(['example.com/good']);
+    expect((await listJson(w)).map((i) => i.name)).toEqual(['example.com/good:1.2.1']);
   });
 
   describe.skipIf(process.getuid?.() !== 0)('run and prepare (root)', () => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { errorLines, type RunResult, type World } from '../helpers/cli.js';
 import type { GpgHome } from '../helpers/gpg.js';
+import { bareName } from '../helpers/store-check.js';
 
 export const IMAGE_NAME = 'example.com/capsule/busybox';
 
@@ -82,7 +83,7 @@ export async function expectAccepted(world: World, args: string[], signerUid: st
   expect(r.stdout).toMatch(/^sha512-[0-9a-f]{32}\n$/);
   const list = await world.run(['image', 'list', '--format', 'json']);
   const images = JSON.parse(list.stdout) as { id: string; name: string }[];
-  expect(images.map((i) => i.name)).toEqual([name]);
+  expect(images.map((i) => bareName(i.name))).toEqual([name]);
   expect(images[0]!.id.startsWith(r.stdout.trim())).toBe(true);
 }
 

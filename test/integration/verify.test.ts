@@ -130,7 +130,7 @@ describe('where the signature comes from', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^sha512-[0-9a-f]{32}\n$/);
     const list = JSON.parse((await w.run(['image', 'list', '--format', 'json'])).stdout) as { name: string }[];
-    expect(list.map((i) => i.name)).toEqual(['example.com/capsule/busybox']);
+    expect(list.map((i) => i.name)).toEqual(['example.com/capsule/busybox:1.35.0']);
   });
 
   it('--signature F reads the signature from F, wherever it is', async () => {
