@@ -73,7 +73,7 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
       ...(spec.pod.hostname !== undefined ? { hostname: spec.pod.hostname } : {}),
       ...(spec.pod.ipc !== undefined ? { ipc: spec.pod.ipc } : {}),
     };
-    if (o.kind === 'run') o.stage1For(flavour).check(run, resolved.apps.length, ports.length > 0);
+    if (o.kind === 'run') o.stage1For(flavour).check(run, resolved.apps.length, ports.length > 0, o.stage1Env(g, '', o.env).net);
     else if (flavour === 'fly') o.stage1For(flavour).check({ uuid: '' }, resolved.apps.length, ports.length > 0);
     const pod = await createPod({ dataDir: g.dir, runtimeDir: o.runtimeDir, ...(o.inheritedLock ? { inheritedLock: o.inheritedLock } : {}) });
     if (spec.pod.uuidFileSave) fs.writeFileSync(path.resolve(spec.pod.uuidFileSave), `${pod.uuid}\n`);
@@ -139,7 +139,7 @@ export async function runPrepared(o: RunPreparedOptions): Promise<void> {
   if (found.state === 'prepared') {
     const r = checkedRuntime(found.dir);
     if (o.opts.interactive && r.apps.length > 1) throw new UsageError('interactive option only supports pods with one app');
-    o.stage1For(r.flavour).check({ uuid: found.uuid, ...o.opts }, r.apps.length, (r.ports ?? []).length > 0);
+    o.stage1For(r.flavour).check({ uuid: found.uuid, ...o.opts }, r.apps.length, (r.ports ?? []).length > 0, o.stage1Env(o.globals, found.dir, o.env).net);
   }
   const pod = await openPreparedForRun({ dataDir: o.globals.dir, runtimeDir: o.runtimeDir, uuidArg: found.uuid, inheritedLock: o.inheritedLock });
   const runtime = checkedRuntime(pod.dir);

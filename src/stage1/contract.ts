@@ -203,7 +203,8 @@ export interface Stage1 {
   flavour: Stage1Flavour;
   interfaceVersion: number;
   /** Refuses what this flavour cannot run before stage0 creates anything (throws CapsuleError). */
-  check(o: RunOptions, appCount: number, hasPorts?: boolean): void;
+  /** `net` (when given) lets a flavour with CNI nets refuse unknown ones before anything exists. */
+  check(o: RunOptions, appCount: number, hasPorts?: boolean, net?: NetEnv): void;
   run(e: Stage1Env, pod: PodRuntime, o: RunOptions): Promise<Handover>;
   enter(e: Stage1Env, pod: PodRuntime, app: string, cmd: string[]): Promise<Handover>;
   stop(e: Stage1Env, pod: PodRuntime, force: boolean): Promise<void>;

@@ -22,11 +22,13 @@ const NETNS_FILE = `${NET_DIR}/netns`;
 
 /**
  * What the flavour can refuse before stage0 creates a pod: `--net` syntax (rkt's messages), and
- * `--port` on the host's network or on none.
+ * `--port` on the host's network or on none, and (given the net env) nets no config names (rkt's
+ * `networks not found`), so no pod is left behind for a typo.
  */
-export function checkNetOptions(o: Pick<RunOptions, 'net'>, hasPorts: boolean): NetSelection {
+export function checkNetOptions(o: Pick<RunOptions, 'net'>, hasPorts: boolean, env?: NetEnv): NetSelection {
   const sel = parseNetFlag(o.net);
   if (hasPorts && sel.kind !== 'cni') throw new UsageError(`--port flag does not work with '${sel.kind}' networking`);
+  if (env !== undefined && sel.kind === 'cni') chooseNets(sel, collectNets(env.confDirs.map(readConfDir)));
   return sel;
 }
 

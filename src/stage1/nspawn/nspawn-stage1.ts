@@ -42,8 +42,8 @@ export const nspawnStage1: Stage1 = {
   flavour: 'nspawn',
   interfaceVersion: STAGE1_INTERFACE_VERSION,
 
-  check(o, _appCount, hasPorts) {
-    checkNetOptions(o, hasPorts === true);
+  check(o, _appCount, hasPorts, net) {
+    checkNetOptions(o, hasPorts === true, net);
   },
 
   async run(e, pod, o) {
