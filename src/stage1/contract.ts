@@ -32,6 +32,8 @@ export const POD_FILES = {
   appStarted: (app: string) => `status/${app}.started`,
   logsDir: 'logs',
   appLog: (app: string) => `logs/${app}.log`,
+  /** One line `<offset> <sec>.<nsec>` per chunk appended to the log: when it was written. */
+  appLogTimes: (app: string) => `logs/${app}.times`,
 } as const;
 
 /** seccomp for one app. `retain`: only `syscalls` allowed; `remove`: `syscalls` blocked. */

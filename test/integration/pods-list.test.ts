@@ -249,6 +249,53 @@ describe('capsule logs', () => {
     expect(errorLines(r)).toHaveLength(1);
   });
 
+  it('--tail N: the last N lines of each app (a last line without newline counts); a bad N is refused', async () => {
+    const { uuid } = fakePod(w.dir, 'run', { apps: [{ name: 'web', log: 'a\nb\nc\nd' }, { name: 'db', log: 'x\ny\n' }] });
+    let r = await run(['logs', '--tail', '2', uuid]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('web: c\nweb: d\ndb: x\ndb: y\n');
+    r = await run(['logs', '--tail=1', '--app', 'db', uuid]);
+    expect(r.stdout).toBe('y\n');
+    r = await run(['logs', '--tail', '0', '--app', 'db', uuid]);
+    expect(r.stdout).toBe('');
+    r = await run(['logs', '--tail', 'lots', uuid]);
+    expect(r.code).toBe(254);
+    expect(errorLines(r)).toEqual(['logs: invalid value "lots" for --tail: a number of lines']);
+  });
+
+  it('--since and --timestamps date each line by the times the helper wrote next to the log', async () => {
+    const log = 'old\nmid\nnew1\nnew2\n';
+    const { uuid, dir } = fakePod(w.dir, 'run', { apps: [{ name: 'web', log }] });
+    const t0 = Math.floor(Date.now() / 1000) - 3 * 3600; // three hours ago, then two, then one
+    // Chunks: "old\n" and "mid\nne" three and two hours ago; "w1\nnew2\n" an hour ago (a line
+    // is dated by the chunk of its first byte).
+    fs.writeFileSync(path.join(dir, 'logs', 'web.times'), `0 ${t0}.000000000\n4 ${t0 + 3600}.250000000\n10 ${t0 + 7200}.000000001\n`);
+    const iso = (sec: number, frac: string): string => new Date(sec * 1000).toISOString().replace(/\.000Z$/, `.${frac}Z`);
+    let r = await run(['logs', '--timestamps', uuid]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${iso(t0, '000000000')} old\n${iso(t0 + 3600, '250000000')} mid\n${iso(t0 + 3600, '250000000')} new1\n${iso(t0 + 7200, '000000001')} new2\n`);
+    r = await run(['logs', '--since', '90m', uuid]);
+    expect(r.stdout).toBe('new2\n');
+    r = await run(['logs', '--since', '150m', uuid]);
+    expect(r.stdout).toBe('mid\nnew1\nnew2\n');
+    r = await run(['logs', '--since', new Date((t0 + 3600) * 1000).toISOString(), '--tail', '1', uuid]);
+    expect(r.stdout).toBe('new2\n');
+    r = await run(['logs', '--since', new Date((t0 + 3600) * 1000).toISOString(), '--tail', '5', uuid]);
+    expect(r.stdout).toBe('mid\nnew1\nnew2\n');
+    r = await run(['logs', '--since', '1m', uuid]);
+    expect(r.stdout).toBe('');
+    r = await run(['logs', '--since', 'yesterday', uuid]);
+    expect(r.code).toBe(254);
+    expect(errorLines(r)[0]).toMatch(/^logs: invalid value "yesterday" for --since: a duration/);
+  });
+
+  it('--timestamps on a log without times says so in one line', async () => {
+    const { uuid } = fakePod(w.dir, 'run', { apps: [{ name: 'web', log: 'one\n' }] });
+    const r = await run(['logs', '--timestamps', uuid]);
+    expect(r.code).toBe(254);
+    expect(errorLines(r)).toEqual(['logs: app "web": its log has no times (written before capsule kept them), needed by --since and --timestamps']);
+  });
+
   it('--follow prints new output until the pod ends, then exits 0', async () => {
     const { uuid, dir } = fakePod(w.dir, 'run', { apps: [{ name: 'web', log: 'one\n' }] });
     const h = await hold(uuid);

@@ -95,6 +95,29 @@ describe.skipIf(skip !== null)('pod lifecycle with real pods', () => {
     expect(l.stdout).toContain('to-stderr');
   });
 
+  it('logs --timestamps dates lines by when the app wrote them; --since and --tail pick them', async () => {
+    const before = Date.now();
+    const r = await w.run(['run', '--uuid-file-save', path.join(w.base, 'logs-times'), w.busybox, '--exec=/bin/sh', '--', '-c', 'echo first; sleep 2; echo second >&2; sleep 0.5; echo third']);
+    const after = Date.now();
+    expect(r.code, r.stderr).toBe(0);
+    const uuid = fs.readFileSync(path.join(w.base, 'logs-times'), 'utf8').trim();
+    const l = await w.run(['logs', '--timestamps', uuid]);
+    expect(l.code, l.stderr).toBe(0);
+    const rows = l.stdout.split('\n').filter((x) => x !== '').map((x) => /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z) (.*)$/.exec(x));
+    expect(rows.map((m) => m?.[2])).toEqual(['first', 'second', 'third']);
+    const times = rows.map((m) => Date.parse(m![1]!));
+    for (const t of times) {
+      expect(t).toBeGreaterThanOrEqual(before - 1000);
+      expect(t).toBeLessThanOrEqual(after);
+    }
+    // The sleep lies between the first line and the others: --since its middle keeps only those.
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(1000);
+    const mid = new Date(times[0]! + 1000).toISOString();
+    expect((await w.run(['logs', '--since', mid, uuid])).stdout).toBe('second\nthird\n');
+    expect((await w.run(['logs', '--since', mid, '--tail', '1', uuid])).stdout).toBe('third\n');
+    expect((await w.run(['logs', '--tail', '2', uuid])).stdout).toBe('second\nthird\n');
+  }, 60_000);
+
   it('SIGTERM to capsule run stops the pod gracefully and capsule run exits', async () => {
     const child = w.spawnRun(['run', '--uuid-file-save', path.join(w.base, 'term'), w.probe, '--exec=/probe', '--', 'sleep', '600']);
     const uuidFile = path.join(w.base, 'term');

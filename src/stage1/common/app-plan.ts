@@ -26,6 +26,8 @@ export interface AppPlanContext {
   controllers: string[];
   unmaskedPaths: boolean;
   log?: string;
+  /** Where the helper dates what it appends to `log` (POD_FILES.appLogTimes). */
+  logTimes?: string;
   status?: string;
   started?: string;
   tty: boolean;
@@ -61,6 +63,7 @@ export function appPlan(a: AppRuntime, c: AppPlanContext): PlanEntries {
   }
   e.push(['app-readonly', a.readOnlyRootfs ? '1' : '0']);
   if (c.log) e.push(['app-log', c.log]);
+  if (c.log && c.logTimes) e.push(['app-log-times', c.logTimes]);
   if (c.status) e.push(['app-status', c.status]);
   if (c.started) e.push(['app-started', c.started]);
   e.push(['app-notify', a.supportsNotify ? '1' : '0'], ['app-tty', c.tty ? '1' : '0']);

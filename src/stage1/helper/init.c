@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* After the last app has exited, how long output of its leftover processes is still copied. */
@@ -39,6 +40,7 @@ struct slot {
   bool started;
   enum phase phase;
   int out, err, rep, log;
+  int times; /* the log's times file (app-log-times), or -1 */
   int out_w, err_w; /* the pipes' write ends, kept for the next phase until the slot is done */
   size_t rep_len; /* bytes read from the report pipe */
   bool rep_mark;  /* the first of them was EXEC_MARK */
@@ -179,6 +181,31 @@ static void write_out(int fd, const char *buf, size_t len) {
   }
 }
 
+/*
+ * Appends to the app's log. Before the bytes, the times file gets a line "<offset> <sec>.<nsec>"
+ * (the log's size and the wall clock now), so `capsule logs --since/--timestamps` can date every
+ * line by the chunk its first byte came in; written first, a reader never sees bytes without one.
+ */
+static void log_write(struct slot *s, const char *buf, size_t len) {
+  if (s->log < 0 || len == 0) return;
+  if (s->times >= 0) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    off_t at = lseek(s->log, 0, SEEK_END);
+    char line[64];
+    int n = snprintf(line, sizeof line, "%lld %lld.%09ld\n", (long long)at, (long long)ts.tv_sec, ts.tv_nsec);
+    if (at < 0 || write_all(s->times, line, (size_t)n) < 0) {
+      warn_errno(errno, "app %s: write %s", s->app->name, s->app->log_times);
+      close_fd(&s->times);
+    }
+  }
+  if (write_all(s->log, buf, len) < 0) {
+    warn_errno(errno, "app %s: write log %s", s->app->name, s->app->log);
+    close_fd(&s->log);
+    close_fd(&s->times);
+  }
+}
+
 static void pump(struct slot *s, int *fdp, int target) {
   static char buf[65536];
   for (int round = 0; round < 16 && *fdp >= 0; round++) {
@@ -192,13 +219,13 @@ static void pump(struct slot *s, int *fdp, int target) {
       close_fd(fdp);
       break;
     }
-    if (s->log >= 0 && write_all(s->log, buf, (size_t)n) < 0) {
-      warn_errno(errno, "app %s: write log %s", s->app->name, s->app->log);
-      close_fd(&s->log);
-    }
+    log_write(s, buf, (size_t)n);
     write_out(target, buf, (size_t)n);
   }
-  if (s->out < 0 && s->err < 0) close_fd(&s->log);
+  if (s->out < 0 && s->err < 0) {
+    close_fd(&s->log);
+    close_fd(&s->times);
+  }
 }
 
 /*
@@ -235,7 +262,7 @@ static void slot_say(struct slot *s, const char *fmt, ...) {
   va_end(ap);
   size_t len = strlen(line);
   line[len++] = '\n';
-  if (s->log >= 0) (void)write_all(s->log, line, len);
+  log_write(s, line, len);
   write_out(2, line, len);
 }
 
@@ -342,7 +369,7 @@ static void reap(bool notify) {
 
 static void start_app(struct slot *s) {
   struct app *a = s->app;
-  s->out = s->err = s->rep = s->log = s->out_w = s->err_w = -1;
+  s->out = s->err = s->rep = s->log = s->times = s->out_w = s->err_w = -1;
   int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
   if (!a->tty && a->log) {
     s->log = open(a->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
@@ -351,6 +378,10 @@ static void start_app(struct slot *s) {
       app_ended(s, EXIT_SETUP);
       finish_slot(s);
       return;
+    }
+    if (a->log_times) {
+      s->times = open(a->log_times, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+      if (s->times < 0) warn_errno(errno, "app %s: open %s", a->name, a->log_times);
     }
   }
   if (!a->tty && (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
@@ -450,7 +481,7 @@ int cmd_init(int argc, char **argv) {
   memset(slots, 0, nslots * sizeof *slots);
   for (size_t i = 0; i < nslots; i++) {
     slots[i].app = &plan.apps[i];
-    slots[i].out = slots[i].err = slots[i].rep = slots[i].log = slots[i].out_w = slots[i].err_w = -1;
+    slots[i].out = slots[i].err = slots[i].rep = slots[i].log = slots[i].times = slots[i].out_w = slots[i].err_w = -1;
   }
   int relay = open_notify_relay(&plan, plan_path);
   for (size_t i = 0; i < nslots && !stopping; i++) start_app(&slots[i]);
@@ -539,6 +570,7 @@ int cmd_init(int argc, char **argv) {
     close_fd(&slots[i].err);
     close_fd(&slots[i].rep);
     close_fd(&slots[i].log);
+    close_fd(&slots[i].times);
     close_fd(&slots[i].out_w);
     close_fd(&slots[i].err_w);
   }

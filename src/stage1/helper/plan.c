@@ -123,6 +123,7 @@ static void app_key(struct parser *ps, const char *key, const char *val) {
   else if (!strcmp(key, "app-ro")) strv_push(&a->ros, val);
   else if (!strcmp(key, "app-readonly")) boolean(ps, key, val, &a->readonly);
   else if (!strcmp(key, "app-log")) a->log = val;
+  else if (!strcmp(key, "app-log-times")) a->log_times = val;
   else if (!strcmp(key, "app-status")) a->status = val;
   else if (!strcmp(key, "app-started")) a->started = val;
   else if (!strcmp(key, "app-notify")) boolean(ps, key, val, &a->notify);

@@ -60,6 +60,7 @@ struct app {
   struct strv ros;
   bool readonly;
   const char *log;
+  const char *log_times; /* app-log-times: "<offset> <sec>.<nsec>" per chunk written to log */
   const char *status;
   const char *started;
   bool notify;
