@@ -150,14 +150,18 @@ export async function runPrepared(o: RunPreparedOptions): Promise<void> {
 export interface EnterOptions extends Flavours {
   uuidArg: string;
   app: string | undefined;
+  /** Empty: the default command, announced through `noCommand` once the pod is known to run. */
   cmd: string[];
+  /** The command gets a fresh pty (enter -t). */
+  tty: boolean;
   globals: GlobalOptions;
   runtimeDir: string;
   env: NodeJS.ProcessEnv;
   listApps(apps: string[]): void;
+  noCommand(assumed: string): void;
 }
 
-/** `enter`: the pod must be running; the command gets the app's isolation (stage1 `enter`). */
+/** `enter`: the pod must be running (checked before anything else); the command gets the app's isolation (stage1 `enter`). */
 export async function enterPod(o: EnterOptions): Promise<void> {
   const pod = await findPod(o.globals.dir, o.runtimeDir, o.uuidArg);
   if (!(await pod.isRunning())) throw new CapsuleError('pod-not-running', `pod "${pod.uuid}" isn't currently running`);
@@ -174,6 +178,11 @@ export async function enterPod(o: EnterOptions): Promise<void> {
   } else if (!runtime.apps.some((a) => a.name === app)) {
     throw new UsageError(`app ${JSON.stringify(app)} not found in pod "${pod.uuid}"`);
   }
-  const h = await o.stage1For(runtime.flavour).enter(o.stage1Env(o.globals, pod.dir, o.env), runtime, app, o.cmd);
+  let cmd = o.cmd;
+  if (cmd.length === 0) {
+    cmd = ['/bin/sh'];
+    o.noCommand(cmd[0]!);
+  }
+  const h = await o.stage1For(runtime.flavour).enter(o.stage1Env(o.globals, pod.dir, o.env), runtime, app, cmd, { tty: o.tty });
   writeHandover(h, o.env);
 }

@@ -197,6 +197,10 @@ export interface Handover {
   env: Record<string, string>;
 }
 
+export interface EnterOptions {
+  tty: boolean;
+}
+
 /**
  * A flavour. `run` and `enter` only plan and write files, then return the command the wrapper
  * execs; `stop` and `gc` act directly. All are idempotent where the doc says so.
@@ -208,7 +212,8 @@ export interface Stage1 {
   /** `net` (when given) lets a flavour with CNI nets refuse unknown ones before anything exists. */
   check(o: RunOptions, appCount: number, hasPorts?: boolean, net?: NetEnv): void;
   run(e: Stage1Env, pod: PodRuntime, o: RunOptions): Promise<Handover>;
-  enter(e: Stage1Env, pod: PodRuntime, app: string, cmd: string[]): Promise<Handover>;
+  /** `tty`: the command gets a fresh pty of the pod's, relayed to the caller's terminal. */
+  enter(e: Stage1Env, pod: PodRuntime, app: string, cmd: string[], o: EnterOptions): Promise<Handover>;
   stop(e: Stage1Env, pod: PodRuntime, force: boolean): Promise<void>;
   gc(e: Stage1Env, pod: PodRuntime): Promise<void>;
 }

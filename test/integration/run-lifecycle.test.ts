@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorLines, runCapsule } from '../helpers/cli.js';
+import { CAPSULE, errorLines, runCapsule } from '../helpers/cli.js';
+import { onPty } from '../helpers/pty.js';
 import { leftovers, makePodWorld, podSkipReason, probeFacts, waitFor, type PodWorld } from '../helpers/pods.js';
 
 const skip = podSkipReason();
@@ -168,6 +169,62 @@ describe.skipIf(skip !== null)('pod lifecycle with real pods', () => {
     const again = await w.run(['stop', uuid]);
     expect(again.stdout).toBe(`pod "${uuid}" is already stopped\n`);
   }, 60_000);
+
+  it('enter -t gives the command a fresh pty of the pod with the caller\'s window size; by default on a terminal, never with --tty=false', async () => {
+    const uuidFile = path.join(w.base, 'enter-tty');
+    const child = w.spawnRun(['run', '--uuid-file-save', uuidFile, w.busybox, '--exec=/bin/sleep', '--', '600']);
+    try {
+      await waitFor('the pod to run', async () => fs.existsSync(uuidFile) && (await stateOf(w, fs.readFileSync(uuidFile, 'utf8').trim())) === 'running');
+      const uuid = fs.readFileSync(uuidFile, 'utf8').trim();
+      await w.run(['status', '--wait-ready=10s', uuid]);
+      const env = { CAPSULE_RUNTIME_DIR: w.runtimeDir };
+      const script = 'tty; stty size; echo sid=$(cut -d" " -f6 /proc/self/stat) pid=$$';
+      // On a terminal, no flag: a pty, its size the caller's (33x101 here), its own session.
+      const t = await onPty([CAPSULE, ...w.flags, 'enter', uuid, '/bin/sh', '-c', script], { rows: 33, cols: 101, env });
+      expect(t.hung, t.text).toBe(false);
+      expect(t.code, t.text).toBe(0);
+      expect(t.text).toMatch(/^\/dev\/pts\/\d+$/m);
+      expect(t.text).toMatch(/^33 101$/m);
+      const ids = /sid=(\d+) pid=(\d+)/.exec(t.text);
+      expect(ids?.[1]).toBe(ids?.[2]);
+      // Typed input reaches the command through the pty, and its exit code comes back.
+      const typed = await onPty([CAPSULE, ...w.flags, 'enter', uuid, '/bin/sh', '-c', 'read x; echo got-$x; exit 7'], { input: 'hello\r', waitFor: '', env });
+      expect(typed.code, typed.text).toBe(7);
+      expect(typed.text).toContain('got-hello');
+      // --tty=false on a terminal: the caller's stdio as it is, no pty of the pod's.
+      // --tty=false on a terminal: the caller's stdio as it is, in a session of its own (no
+      // controlling terminal, so no /dev/tty); with the pty, /dev/tty is the pty.
+      const ctty = '(: </dev/tty) 2>/dev/null && echo has-ctty || echo no-ctty';
+      const off = await onPty([CAPSULE, ...w.flags, 'enter', '--tty=false', uuid, '/bin/sh', '-c', ctty], { env });
+      expect(off.code, off.text).toBe(0);
+      expect(off.text).toContain('no-ctty');
+      const on = await onPty([CAPSULE, ...w.flags, 'enter', uuid, '/bin/sh', '-c', ctty], { env });
+      expect(on.text).toContain('has-ctty');
+      // No terminal, -t: a pty all the same; without -t: none.
+      const piped = await w.run(['enter', '-t', uuid, '/bin/sh', '-c', 'tty']);
+      expect(piped.code, piped.stderr).toBe(0);
+      expect(piped.stdout.replace(/\r\n/g, '\n')).toMatch(/^\/dev\/pts\/\d+\n$/);
+      const plain = await w.run(['enter', uuid, '/bin/sh', '-c', 'tty']);
+      expect(plain.stdout).toBe('not a tty\n');
+      const bad = await w.run(['enter', '--tty=maybe', uuid, '/bin/true']);
+      expect(bad.code).toBe(254);
+      expect(errorLines(bad)).toEqual(['enter: invalid boolean value "maybe" for --tty (want true or false)']);
+    } finally {
+      if (fs.existsSync(uuidFile)) await w.run(['stop', '--force', fs.readFileSync(uuidFile, 'utf8').trim()]);
+      await child.exited;
+    }
+  }, 90_000);
+
+  it('enter on a pod that is not running says so before anything else (apps, the default command)', async () => {
+    const r = await w.run(['run', '--uuid-file-save', path.join(w.base, 'enter-exited'), w.probe, '--name=a', '--exec=/probe', '--', 'exit', '0', '---', w.probe, '--name=b', '--exec=/probe', '--', 'exit', '0']);
+    expect(r.code, r.stderr).toBe(0);
+    const uuid = fs.readFileSync(path.join(w.base, 'enter-exited'), 'utf8').trim();
+    for (const args of [['enter', uuid], ['enter', '--app=nope', uuid], ['enter', '-t', uuid, '/bin/true']]) {
+      const e = await w.run(args);
+      expect(e.code).toBe(254);
+      expect(e.stderr, args.join(' ')).toBe(`enter: pod "${uuid}" isn't currently running\n`);
+    }
+  });
 
   it('enter refuses pods that are not running', async () => {
     const p = await w.run(['prepare', w.probe]);

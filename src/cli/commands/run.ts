@@ -1,5 +1,7 @@
+import { isatty } from 'node:tty';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors/capsule-error.js';
+import { parseGoBool } from '../../spec/go-bool.js';
 import { commandArgv } from '../command-argv.js';
 import { makeCtx, type Ctx } from '../context.js';
 import type { Io } from '../io.js';
@@ -97,8 +99,9 @@ export function registerRun(program: Command, io: Io): void {
   program
     .command('enter')
     .description("run a command inside a running pod's app, with the app's isolation")
-    .usage('[--app NAME] UUID [--] [CMD [ARGS…]]')
+    .usage('[--app NAME] [-t|--tty[=BOOL]] UUID [--] [CMD [ARGS…]]')
     .option('--app <name>', 'the app to enter (needed for multi-app pods)')
+    .option('-t, --tty', "run the command on a fresh terminal of the pod's, passing the window size (default: when stdin is a terminal; --tty=false: never)")
     .allowUnknownOption(true)
     .allowExcessArguments(true)
     .argument('[uuid]', 'pod UUID (or a unique prefix)')
@@ -109,23 +112,39 @@ export function registerRun(program: Command, io: Io): void {
       const a = parseEnterArgv(commandArgv(cmd));
       const { enterPod } = await import('../../stage0/start-pod.js');
       const { runtimeDir, stage1Env, stage1For } = await import('../stage1-registry.js');
-      let argv = a.cmd;
-      if (argv.length === 0) {
-        argv = ['/bin/sh'];
-        io.err('enter: no command specified, assuming "/bin/sh"\n');
-      }
-      await enterPod({ uuidArg: a.uuid, app: a.app, cmd: argv, globals: ctx.globals, runtimeDir: runtimeDir(), env: process.env, stage1For, stage1Env, listApps: (apps) => io.err(`enter: pod apps: ${apps.join(', ')}\n`) });
+      await enterPod({
+        uuidArg: a.uuid,
+        app: a.app,
+        cmd: a.cmd,
+        tty: a.tty ?? isatty(0),
+        globals: ctx.globals,
+        runtimeDir: runtimeDir(),
+        env: process.env,
+        stage1For,
+        stage1Env,
+        listApps: (apps) => io.err(`enter: pod apps: ${apps.join(', ')}\n`),
+        noCommand: (assumed) => io.err(`enter: no command specified, assuming ${JSON.stringify(assumed)}\n`),
+      });
     });
 }
 
-/** `enter [--app NAME] UUID [--] [CMD ARGS…]`: everything after the UUID belongs to the command. */
-export function parseEnterArgv(argv: readonly string[]): { app: string | undefined; uuid: string; cmd: string[] } {
+/**
+ * `enter [--app NAME] [-t|--tty[=BOOL]] UUID [--] [CMD ARGS…]`: everything after the UUID belongs
+ * to the command. `tty` undefined: not given (the caller decides by stdin).
+ */
+export function parseEnterArgv(argv: readonly string[]): { app: string | undefined; tty: boolean | undefined; uuid: string; cmd: string[] } {
   let app: string | undefined;
+  let tty: boolean | undefined;
   let i = 0;
   for (; i < argv.length; i++) {
     const x = argv[i] ?? '';
     if (x === '--app') app = argv[++i];
     else if (x.startsWith('--app=')) app = x.slice(6);
+    else if (x === '-t' || x === '--tty') tty = true;
+    else if (x.startsWith('--tty=')) {
+      tty = parseGoBool(x.slice(6));
+      if (tty === undefined) throw new UsageError(`invalid boolean value ${JSON.stringify(x.slice(6))} for --tty (want true or false)`);
+    }
     else if (x.startsWith('-')) throw new UsageError(`unknown flag: ${x}`);
     else break;
   }
@@ -133,7 +152,7 @@ export function parseEnterArgv(argv: readonly string[]): { app: string | undefin
   if (uuid === undefined) throw new UsageError('enter needs a pod UUID');
   let rest = argv.slice(i + 1);
   if (rest[0] === '--') rest = rest.slice(1);
-  return { app, uuid, cmd: rest };
+  return { app, tty, uuid, cmd: rest };
 }
 
 function collect(v: string, prev: string[]): string[] {

@@ -1,8 +1,12 @@
-/* `capsule-stage1 enter PLAN APP PID -- CMD...`: runs CMD inside APP of a running pod. */
+/*
+ * `capsule-stage1 enter PLAN APP PID [--tty] -- CMD...`: runs CMD inside APP of a running pod;
+ * with --tty on a fresh pty of the pod's (pty.h), else on the caller's stdio in a new session.
+ */
 #include "common.h"
 #include "isolation.h"
 #include "modes.h"
 #include "plan.h"
+#include "pty.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -46,7 +50,9 @@ static void join_cgroups_of(long long pid) {
 }
 
 int cmd_enter(int argc, char **argv) {
-  if (argc < 7 || strcmp(argv[5], "--")) die_msg("usage: %s enter PLAN APP PID -- CMD [ARGS...]", PROG);
+  bool tty = argc > 5 && !strcmp(argv[5], "--tty");
+  int dd = tty ? 6 : 5;
+  if (argc < dd + 2 || strcmp(argv[dd], "--")) die_msg("usage: %s enter PLAN APP PID [--tty] -- CMD [ARGS...]", PROG);
   struct plan p;
   plan_load(argv[2], &p);
   struct app *a = plan_find_app(&p, argv[3]);
@@ -80,13 +86,32 @@ int cmd_enter(int argc, char **argv) {
 
   /* The caller's notify socket is not the pod's: never bind it into the app. */
   unsetenv("NOTIFY_SOCKET");
+  int master = -1, slave = -1;
+  if (tty) pty_open(&master, &slave);
   sigset_t old;
   block_forwarded_signals(&old);
+  if (tty) {
+    sigset_t w;
+    sigemptyset(&w);
+    sigaddset(&w, SIGWINCH);
+    if (sigprocmask(SIG_BLOCK, &w, NULL) < 0) die_errno(errno, "sigprocmask");
+  }
   pid_t child = fork();
   if (child < 0) die_errno(errno, "fork");
   if (child == 0) {
-    struct exec_opts o = { .argv = argv + 6, .tty = true, .report_fd = -1, .term = getenv("TERM") };
+    if (tty) {
+      close(master);
+      pty_make_controlling(slave);
+    }
+    if (sigprocmask(SIG_SETMASK, &old, NULL) < 0) die_errno(errno, "sigprocmask");
+    /* With a pty: its session already (tty keeps it); without: a session of its own, away from
+     * the caller's controlling terminal. */
+    struct exec_opts o = { .argv = argv + dd + 1, .tty = tty, .report_fd = -1, .term = getenv("TERM") };
     app_isolate_exec(a, &o);
+  }
+  if (tty) {
+    close(slave);
+    return pty_relay(child, master);
   }
   return forward_and_wait(child);
 }

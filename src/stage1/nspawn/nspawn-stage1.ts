@@ -60,11 +60,11 @@ export const nspawnStage1: Stage1 = {
     }
   },
 
-  enter(e, pod, app, cmd) {
+  enter(e, pod, app, cmd, o) {
     if (!pod.apps.some((a) => a.name === app)) throw new CapsuleError('enter', `app ${JSON.stringify(app)} is not in the pod`);
     const pid = podInitPid(e.podDir);
     const helper = path.join(e.libexecDir, 'capsule-stage1');
-    return Promise.resolve({ cwd: e.podDir, argv: [helper, 'enter', path.join(e.podDir, 'stage1/pod-plan'), app, String(pid), '--', ...cmd], env: {} });
+    return Promise.resolve({ cwd: e.podDir, argv: [helper, 'enter', path.join(e.podDir, 'stage1/pod-plan'), app, String(pid), ...(o.tty ? ['--tty'] : []), '--', ...cmd], env: {} });
   },
 
   stop(e, _pod, force) {
