@@ -81,7 +81,7 @@ export async function importAci(store: Store, src: ImportSource, opts: ImportOpt
       }
     })();
     let verified: Awaited<ReturnType<typeof verifyingStream>> | undefined;
-    if (src.signature !== undefined) verified = await verifyingStream(counted, src.signature, opts.trustedKeys);
+    if (src.signature !== undefined) verified = await verifyingStream(counted, src.signature, opts.trustedKeys, opts.expectedName);
     const bytes = verified ? verified.data : counted;
 
     // Only root renders on fetch: a tree a user extracted would hold that user's files instead of

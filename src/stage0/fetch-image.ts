@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { GlobalOptions } from '../config/global-options.js';
-import { CapsuleError, UsageError } from '../errors/capsule-error.js';
+import { CapsuleError, errorChain, UsageError } from '../errors/capsule-error.js';
 import { parseImageIdPrefix } from '../spec/image-id.js';
 import { parseNameRef } from '../spec/image-ref.js';
 import { hostOsArch } from '../spec/os-arch.js';
@@ -124,7 +124,15 @@ async function fetchFile(store: Store, file: string, signature: string | undefin
     reportSigner(hooks, r.signer);
     return { id: r.id, manifest: r.manifest };
   } catch (e) {
-    throw new CapsuleError(e instanceof CapsuleError ? e.code : 'fetch', `fetching image from file ${JSON.stringify(file)}`, { cause: e });
+    // The signer is checked before the manifest is read: the name to trust comes from the file.
+    let hint: string | undefined;
+    const { UntrustedSigner, trustHint } = await import('../verify/signature.js');
+    if (errorChain(e).some((c) => c instanceof UntrustedSigner)) {
+      const { claimedAciName } = await import('../fetch/aci-file-name.js');
+      const name = await claimedAciName(file);
+      if (name !== null) hint = trustHint(name);
+    }
+    throw new CapsuleError(e instanceof CapsuleError ? e.code : 'fetch', `fetching image from file ${JSON.stringify(file)}`, { cause: e, ...(hint !== undefined ? { hint } : {}) });
   } finally {
     bar.done();
     stream.destroy();

@@ -56,6 +56,21 @@ export async function fetchName(store: Store, s: RemoteSession, name: string, la
     throw new CapsuleError('image-not-found', `unable to fetch image from image name ${JSON.stringify(formatNameRef(name, labels))}: either image was not found in the store or store was disabled and fetching from remote yielded nothing or it was disabled`);
   }
   if (stack.includes(name)) throw new CapsuleError('dependency-cycle', `dependency cycle while fetching: ${[...stack, name].join(' -> ')}`);
+  try {
+    return await discoverAndFetch(store, s, name, labels, hooks, stack, platform);
+  } catch (e) {
+    // The image is there already (--pull-policy=update asked again): the next step is the store.
+    const stored = store.exists ? findByName(store.db, name, labels) : undefined;
+    if (stored === undefined) throw e;
+    const ref = formatNameRef(name, labels);
+    throw new CapsuleError(e instanceof CapsuleError ? e.code : 'fetch', `unable to fetch image from image name ${JSON.stringify(ref)}`, {
+      cause: e,
+      hint: `the store has ${ref} (${stored.id.slice(0, 19)}): --pull-policy=never uses it without asking the network`,
+    });
+  }
+}
+
+async function discoverAndFetch(store: Store, s: RemoteSession, name: string, labels: Record<string, string>, hooks: FetchHooks, stack: string[], platform: Platform | undefined): Promise<Fetched> {
   const { discoverEndpoints } = await import('../fetch/discovery.js');
   const verify = !s.g.insecure.has('image');
   if (verify) await ensureKeysFor(s, name, hooks);

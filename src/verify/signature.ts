@@ -23,6 +23,19 @@ export interface SignatureCheck {
 
 const fail = (msg: string, hint?: string): CapsuleError => new CapsuleError('signature', msg, hint === undefined ? {} : { hint });
 
+/** The signature was made by no trusted key; the hint names the prefix to trust when it is known. */
+export class UntrustedSigner extends CapsuleError {
+  constructor(name: string | undefined) {
+    super('signature', 'signature made by a key that is not trusted (openpgp: signature made by unknown entity)', { hint: trustHint(name) });
+    this.name = 'UntrustedSigner';
+  }
+}
+
+/** The next step after an untrusted signer: `capsule trust --prefix "<name>" KEYFILE`. */
+export function trustHint(name: string | undefined): string {
+  return `trust the signing key with: capsule trust --prefix ${name === undefined ? '<image name>' : JSON.stringify(name)} KEYFILE`;
+}
+
 async function readArmoredSignature(armored: string): Promise<Signature> {
   const pgp = await loadOpenPgp();
   if (!armored.includes('-----BEGIN PGP SIGNATURE-----')) throw fail('signature is not an ASCII-armored OpenPGP signature');
@@ -43,6 +56,8 @@ export async function verifyingStream(
   data: AsyncIterable<Uint8Array>,
   armoredSignature: string,
   trusted: StoredKey[],
+  /** The image's name when known before its bytes (discovery, a name fetch): for the hint. */
+  name?: string,
 ): Promise<{ data: AsyncIterable<Uint8Array>; result: () => Promise<SignatureCheck> }> {
   const pgp = await loadOpenPgp();
   const signature = await readArmoredSignature(armoredSignature);
@@ -74,9 +89,7 @@ export async function verifyingStream(
     const m = misnamed[0];
     throw fail(`trusted key file ${JSON.stringify(m.file)} holds key ${m.holds}, not the key its name says (fingerprint mismatch)`, 'trust the key again with: capsule trust');
   }
-  if (candidates.length === 0) {
-    throw fail('signature made by a key that is not trusted (openpgp: signature made by unknown entity)', 'trust the signing key with: capsule trust --prefix <image name> KEYFILE');
-  }
+  if (candidates.length === 0) throw new UntrustedSigner(name);
   // Every signature packet a candidate key could have made gets the digest it signs, computed
   // here while the bytes stream; openpgp then checks the signatures against those digests.
   const keyIds = candidates.flatMap((c) => c.parsed.key.getKeyIDs());

@@ -196,6 +196,29 @@ describe.skipIf(!server)('fetch by name', () => {
     expect(hit.stdout).toBe(`${app.short}\n`);
     expect(s().log).toEqual([]);
   });
+
+  it('a failing discovery for an image already in the store suggests --pull-policy=never', async () => {
+    const w = world();
+    await expectFetched(w, await w.run(['fetch', 'localhost/app:1.0.0']), app);
+    // The discovery page goes away; --pull-policy=update asks the network again.
+    s().route('/app', status(503, 'down\n'));
+    try {
+      const r = await w.run(['fetch', '--pull-policy=update', 'localhost/app:1.0.0']);
+      expect(r.code).toBe(254);
+      const lines = errorLines(r);
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(/^fetch: unable to fetch image from image name "localhost\/app:1\.0\.0": .*discovery/);
+      expect(lines[0]).toMatch(new RegExp(`\\(the store has localhost/app:1\\.0\\.0 \\(${app.short.slice(0, 19)}\\): --pull-policy=never uses it without asking the network\\)$`));
+      const never = await w.run(['fetch', '--pull-policy=never', 'localhost/app:1.0.0']);
+      expect(never.stdout).toBe(`${app.short}\n`);
+      // Not in the store: no such hint.
+      const other = await w.run(['fetch', '--pull-policy=update', 'localhost/app:2.0.0']);
+      expect(other.code).toBe(254);
+      expect(other.stderr).not.toContain('--pull-policy=never');
+    } finally {
+      s().route('/app', serveFile(Buffer.from(page('localhost/app', { keys: 'https://localhost/pubkeys.gpg' }))));
+    }
+  });
 });
 
 describe.skipIf(!server)('keys from ac-discovery-pubkeys', () => {

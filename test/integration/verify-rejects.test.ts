@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 /**
  * Every way an image signature must fail, through the real CLI: exit 254, one stderr line that
  * names the problem, and nothing in the store. Keys are made by GnuPG in a throwaway home.
@@ -83,7 +84,10 @@ describe('who signed', () => {
   it('rejects a signature by a key nobody trusted', async () => {
     const { w, img } = await setup(keys.ed);
     gpg.sign(img, keys.stranger);
-    await expectRejected(w, ['fetch', img], /not trusted.*unknown entity/);
+    const line = await expectRejected(w, ['fetch', img], /not trusted.*unknown entity/);
+    // The next step names the image's own name as the prefix to trust.
+    const { name } = JSON.parse(execFileSync('tar', ['-xOf', img, 'manifest'], { encoding: 'utf8' })) as { name: string };
+    expect(line).toMatch(new RegExp(`\\(trust the signing key with: capsule trust --prefix ${JSON.stringify(name).replace(/[.]/g, '\\.')} KEYFILE\\)$`));
   });
 
   it('rejects a key trusted only for another prefix (example.com/other)', async () => {
