@@ -65,6 +65,21 @@ describe.skipIf(skip !== null)('capsule run: rkt and podman parity', () => {
     expect(code).toBe(0);
   });
 
+  it("capsule stop of a running pod: neither run's nor stop's stderr shows nspawn's halt notices", async () => {
+    const uuidFile = path.join(w.base, 'stop-quiet');
+    const child = w.spawnRun(['run', '--uuid-file-save', uuidFile, w.busybox, '--exec=/bin/sh', '--', '-c', 'echo up; while :; do sleep 0.1; done']);
+    while (!child.out().includes('up\n')) await new Promise((r) => setTimeout(r, 50));
+    const uuid = fs.readFileSync(uuidFile, 'utf8').trim();
+    const st = await w.run(['stop', uuid]);
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stdout).toBe(`"${uuid}"\n`);
+    expect(st.stderr).toBe('');
+    const code = await child.exited;
+    expect(code).toBe(143);
+    expect(child.err()).not.toMatch(/Trying to halt|Container .* (exited|terminated)|systemd-nspawn/);
+    expect(child.out()).toBe('up\n');
+  });
+
   it.each([
     ['freebsd', hostGoArch(), 'bad os "freebsd" (must be one of: linux)'],
     ['', hostGoArch(), 'missing os label in the image manifest'],
