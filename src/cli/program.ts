@@ -20,6 +20,7 @@ import { registerExport } from './commands/export.js';
 import { registerLogs } from './commands/logs.js';
 import { registerConfig } from './commands/config.js';
 import { registerMetadataService } from './commands/metadata-service.js';
+import { registerCompletion } from './commands/completion.js';
 
 /** Builds a fresh program per invocation: no flag state is registered at import time. */
 export function buildProgram(io: Io, onCommandError: (cmd: Command, message: string) => void): Command {
@@ -63,6 +64,7 @@ export function buildProgram(io: Io, onCommandError: (cmd: Command, message: str
   registerLogs(program, io);
   registerConfig(program, io);
   registerMetadataService(program, io);
+  registerCompletion(program, io);
   gateRootOnly(program, (cmd) => onCommandError(cmd, ''));
   return program;
 }
