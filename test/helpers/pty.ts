@@ -22,23 +22,28 @@ export interface PtyOptions {
   env?: Record<string, string | undefined>;
   /** A liveness limit, not a speed target: only a hung program comes near it. */
   limitMs?: number;
+  /** With `waitFor`: once it appears, the terminal's new window size (the program gets SIGWINCH). */
+  resize?: [rows: number, cols: number];
 }
 
 const DRIVER = String.raw`
 import fcntl, json, os, pty, select, signal, struct, sys, termios, time
-argv, inp, wait_for, rows, cols, limit = json.loads(sys.argv[1])
+argv, inp, wait_for, rows, cols, limit, resize = json.loads(sys.argv[1])
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(argv[0], argv)
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', rows, cols, 0, 0))
 out = b''
-sent = inp is None
+sent = inp is None and resize is None
 deadline = None if not sent else time.time() + limit
 status = None
 hung = False
 while True:
     if not sent and (wait_for is None or wait_for.encode() in out):
-        os.write(fd, inp.encode())
+        if resize is not None:
+            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', resize[0], resize[1], 0, 0))
+        if inp is not None:
+            os.write(fd, inp.encode())
         sent = True
         deadline = time.time() + limit
     if deadline is None:
@@ -76,7 +81,7 @@ sys.stdout.write(json.dumps({'code': code, 'text': out.decode('utf-8', 'replace'
 `;
 
 export function onPty(argv: string[], o: PtyOptions = {}): Promise<PtyResult> {
-  const spec = [argv, o.input ?? null, o.waitFor ?? null, o.rows ?? 24, o.cols ?? 80, (o.limitMs ?? 30_000) / 1000];
+  const spec = [argv, o.input ?? null, o.waitFor ?? null, o.rows ?? 24, o.cols ?? 80, (o.limitMs ?? 30_000) / 1000, o.resize ?? null];
   return new Promise((resolve, reject) => {
     const c = spawn('python3', ['-c', DRIVER, JSON.stringify(spec)], { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

@@ -187,6 +187,11 @@ describe.skipIf(skip !== null)('pod lifecycle with real pods', () => {
       expect(t.text).toMatch(/^33 101$/m);
       const ids = /sid=(\d+) pid=(\d+)/.exec(t.text);
       expect(ids?.[1]).toBe(ids?.[2]);
+      // The caller's terminal resized: the pty follows (SIGWINCH through the helper).
+      const resized = await onPty([CAPSULE, ...w.flags, 'enter', uuid, '/bin/sh', '-c', 'trap "stty size; exit 0" WINCH; echo ready; while :; do sleep 0.1; done'], { rows: 33, cols: 101, waitFor: 'ready', resize: [40, 120], env });
+      expect(resized.hung, resized.text).toBe(false);
+      expect(resized.code, resized.text).toBe(0);
+      expect(resized.text).toMatch(/^40 120$/m);
       // Typed input reaches the command through the pty, and its exit code comes back.
       const typed = await onPty([CAPSULE, ...w.flags, 'enter', uuid, '/bin/sh', '-c', 'read x; echo got-$x; exit 7'], { input: 'hello\r', waitFor: '', env });
       expect(typed.code, typed.text).toBe(7);
