@@ -6,6 +6,7 @@ import type { ImageManifest } from '../spec/image-manifest.js';
 import { checkRunnablePlatform, hostOsArch } from '../spec/os-arch.js';
 import { findRenderedTree } from '../store/tree-lookup.js';
 import { getImage, labelsOf } from '../store/image-index.js';
+import type { Pin } from '../store/pins.js';
 import type { Store } from '../store/store.js';
 import { fetchImage } from './fetch-image.js';
 import type { RemoteSession } from './fetch-remote.js';
@@ -30,19 +31,29 @@ export interface PodImage {
  * Resolves (fetching what is missing, like rkt: ID, file, URL, name) and renders one image. An
  * image already in the store must be for this host too (rkt's prepareAppImage checks).
  */
-export async function loadPodImage(store: Store, arg: string, signature: string | undefined, policy: PullPolicy, g: GlobalOptions, hooks: FetchHooks, remote: RemoteSession, platform?: WantedPlatform): Promise<PodImage> {
+export async function loadPodImage(store: Store, arg: string, signature: string | undefined, policy: PullPolicy, g: GlobalOptions, hooks: FetchHooks, remote: RemoteSession, pin: Pin, platform?: WantedPlatform): Promise<PodImage> {
   const f = await fetchImage(store, { arg, ...(signature ? { signature } : {}), ...(platform ? { platform } : {}) }, policy, g, hooks, remote);
   checkRunnablePlatform(labelsOf(f.manifest), hostOsArch());
-  const rec = getImage(store.db, f.id);
-  if (!rec) throw new CapsuleError('image-missing', `image ${f.id} vanished from the store`);
-  if (rec.kind === 'oci') {
-    // Layers rendered in order into a tree keyed by their digests (shared by images with the same layers).
-    const { ensureOciTree, ociImageOf } = await import('../store/oci-render.js');
-    const { tree, rootfs } = await ensureOciTree(store, rec);
-    return { id: f.id, name: f.manifest.name, treeId: tree.id, manifest: f.manifest, rootfs, oci: ociImageOf(store, rec).run };
+  // Found (or rendered) and pinned in one hold of the store lock: image gc, which takes it
+  // exclusively, either ran before (and the tree is rendered again) or sees the pin.
+  const lock = await store.lock('shared');
+  try {
+    const rec = getImage(store.db, f.id);
+    if (!rec) throw new CapsuleError('image-missing', `image ${f.id} was removed from the store while the pod was being prepared (image gc or image rm); try again`);
+    if (rec.kind === 'oci') {
+      // Layers rendered in order into a tree keyed by their digests (shared by images with the
+      // same layers). The pinned image keeps its layer blobs (gc keeps blobs of stored images).
+      const { ensureOciTree, ociImageOf } = await import('../store/oci-render.js');
+      const { tree, rootfs } = await ensureOciTree(store, rec);
+      pin.add([f.id], [tree.id]);
+      return { id: f.id, name: f.manifest.name, treeId: tree.id, manifest: f.manifest, rootfs, oci: ociImageOf(store, rec).run };
+    }
+    const { tree, rootfs } = findRenderedTree(store, rec) ?? (await (await import('../store/ensure-tree.js')).ensureTree(store, rec));
+    pin.add([f.id, ...tree.deps], [tree.id]);
+    return { id: f.id, name: f.manifest.name, treeId: tree.id, manifest: f.manifest, rootfs };
+  } finally {
+    lock.release();
   }
-  const { tree, rootfs } = findRenderedTree(store, rec) ?? (await (await import('../store/ensure-tree.js')).ensureTree(store, rec));
-  return { id: f.id, name: f.manifest.name, treeId: tree.id, manifest: f.manifest, rootfs };
 }
 
 /**

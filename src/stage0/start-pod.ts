@@ -11,6 +11,8 @@ import { createPod, findPod, openPreparedForRun, readPodRuntime } from './pod/po
 import { loadPodImage, readImageFile, statImageFile, type PodImage } from './pod-images.js';
 import { writePodFiles } from './pod-files.js';
 import { dnsOptions, hostsOptions, parsePortFlag, resolvePorts, type PortRequest } from './run-args/net-flags.js';
+import { createPin } from '../store/pins.js';
+import { testPause } from '../sys/crash-point.js';
 import { parseRunArgs } from './run-args/parse-run-args.js';
 import { parsePodManifest, resolvePod, resolvePodManifest } from './run-args/resolve-pod.js';
 import { stopGraceMs } from './run-args/stop-grace.js';
@@ -44,11 +46,13 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
   if (spec.pod.mdsRegister) checkMdsRegister(g.dir, spec.pod.net);
   const store = Store.open(g.dir, true);
   const remote = new RemoteSession(g, o.hooks);
+  // Held until the pod's runtime.json names its trees (src/store/pins.ts).
+  const pin = await createPin(store);
   try {
     const images: PodImage[] = [];
     const pm = spec.pod.podManifest === undefined ? undefined : parsePodManifest(readText(spec.pod.podManifest, '--pod-manifest'));
-    if (pm) for (const app of pm.apps) images.push(await loadPodImage(store, app.imageId, undefined, 'never', g, o.hooks, remote));
-    else for (const app of spec.apps) images.push(await loadPodImage(store, app.image, app.signature, spec.pod.pullPolicy, g, o.hooks, remote, spec.pod.platform));
+    if (pm) for (const app of pm.apps) images.push(await loadPodImage(store, app.imageId, undefined, 'never', g, o.hooks, remote, pin));
+    else for (const app of spec.apps) images.push(await loadPodImage(store, app.image, app.signature, spec.pod.pullPolicy, g, o.hooks, remote, pin, spec.pod.platform));
     const resolveOptions = {
       insecure: g.insecure,
       env: o.env,
@@ -88,6 +92,7 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
       ...(grace !== undefined ? { stopGraceMs: grace } : {}),
       ...(ports.length > 0 ? { ports } : {}),
     };
+    testPause('pod-images-pinned');
     writePodFiles(pod.dir, store.layout.treeDir, resolved.manifest, runtime);
     if (o.kind === 'prepare') {
       pod.toPrepared();
@@ -99,6 +104,7 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
     writeHandover(h, o.env);
     return { uuid: pod.uuid };
   } finally {
+    pin.release();
     await remote.close();
     store.close();
   }

@@ -5,7 +5,7 @@ import { referencedBlobs } from './oci-index.js';
 import { removeImage } from './image-remove.js';
 import type { Store } from './store.js';
 import { deleteTree, listTrees } from './tree-index.js';
-import { removeTree, treeIsRendered } from './tree-store.js';
+import { removeTree } from './tree-store.js';
 
 export interface GcReport {
   tempRemoved: string[];
@@ -14,17 +14,25 @@ export interface GcReport {
   imagesRemoved: string[];
 }
 
+/** What pods (and live pins) use; read under the exclusive store lock, so nothing starts using more meanwhile. */
+export type InUse = (store: Store) => Promise<{ images: ReadonlySet<string>; trees: ReadonlySet<string> }>;
+
 /**
- * Collects store garbage under the exclusive store lock (no import is in progress then):
- * leftovers of killed imports (temp files, blobs and trees without index rows, trees without
- * their `rendered` marker), then images not used within the grace period. Images and trees
- * that pods use (`inUse`, `treesInUse`) are kept.
+ * Collects store garbage under the exclusive store lock (no import or pod start is in progress
+ * then): leftovers of killed imports (temp files, blobs and trees without index rows, trees
+ * without their `rendered` marker), every rendered tree no pod uses (rkt: `run` and `prepare`
+ * render again when needed), then images not used within the grace period. What pods use
+ * (`inUse`, read under the lock, pins included) is kept. The grace period is measured from
+ * `now()` taken once the lock is held: an image used a moment before with `--grace-period=0s` goes.
  */
-export async function gcImages(store: Store, gracePeriodMs: number, now: number, inUse: ReadonlySet<string> = new Set(), treesInUse: ReadonlySet<string> = new Set()): Promise<GcReport> {
+export async function gcImages(store: Store, gracePeriodMs: number, now: () => number, inUse: InUse): Promise<GcReport> {
   const report: GcReport = { tempRemoved: [], treesRemoved: [], blobsRemoved: [], imagesRemoved: [] };
   const lock = await store.lock('exclusive');
   try {
     const l = store.layout;
+    const refs = await inUse(store);
+    const treesInUse = refs.trees;
+    const t0 = now();
     for (const name of safeReaddir(l.tmpDir)) {
       await fs.promises.rm(path.join(l.tmpDir, name), { recursive: true, force: true });
       report.tempRemoved.push(name);
@@ -35,11 +43,9 @@ export async function gcImages(store: Store, gracePeriodMs: number, now: number,
     const knownTrees = new Set(trees.map((t) => t.id));
     for (const t of trees) {
       if (treesInUse.has(t.id)) continue; // a pod's overlay lower dir or its copy source
-      if (!imageIds.has(t.imageId) || !treeIsRendered(store, t.id)) {
-        deleteTree(store.db, t.id);
-        await removeTree(store, t.id);
-        report.treesRemoved.push(t.id);
-      }
+      deleteTree(store.db, t.id);
+      await removeTree(store, t.id);
+      report.treesRemoved.push(t.id);
     }
     for (const name of safeReaddir(l.treeDir)) {
       if (!knownTrees.has(name) && !treesInUse.has(name)) {
@@ -67,8 +73,8 @@ export async function gcImages(store: Store, gracePeriodMs: number, now: number,
       }
     }
     for (const img of images) {
-      if (inUse.has(img.id)) continue;
-      if (now - img.lastUsed >= gracePeriodMs) {
+      if (refs.images.has(img.id)) continue;
+      if (t0 - img.lastUsed >= gracePeriodMs) {
         await removeImage(store, img.id, treesInUse);
         report.imagesRemoved.push(img.id);
       }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPSULE, errorLines, makeWorld, type World } from '../helpers/cli.js';
 import { simpleAci } from '../helpers/images.js';
-import { expectedId, fetchInsecure, key64, listJson, short32, storeFiles, storeViolations, writeImage } from '../helpers/store-check.js';
+import { expectedId, fetchInsecure, key64, listJson, short32, storeFiles, storeViolations, treeRemovalLines, writeImage } from '../helpers/store-check.js';
 
 const NAME = 'example.com/crash';
 
@@ -91,11 +91,14 @@ describe('crash safety: SIGKILL during fetch', () => {
         expect(r.code, r.stderr).toBe(0);
         expect(r.stdout).toBe(`${short32(id)}\n`);
         expect((await listJson(w)).map((i) => i.id)).toEqual([key64(id)]);
+        const trees = treeRemovalLines(w.dir);
         const gc = await w.run(['image', 'gc']);
         expect(gc.code).toBe(0);
         expect(gc.stdout).toBe('');
-        expect(gc.stderr).toBe('');
+        expect(gc.stderr).toBe(trees);
         expect(await storeViolations(w)).toEqual([]);
+        // gc removed the unused tree: verify renders it again from the blob, then checks it.
+        expect((await w.run(['image', 'verify', NAME])).stderr).toContain('had no rendered tree; rendered it');
         expect((await w.run(['image', 'verify', NAME])).stdout).toContain('successfully verified checksum');
       } finally {
         w.cleanup();

@@ -121,8 +121,8 @@ export function registerImage(program: Command, io: Io): void {
               failed++;
             }
           }
-          const { podImageRefs } = await import('../../stage0/pod/pod-image-refs.js');
-          const inUse = podImageRefs(ctx.globals.dir).trees;
+          const { storeRefsInUse } = await import('../../stage0/pod/pod-image-refs.js');
+          const inUse = (await storeRefsInUse(s, ctx.globals.dir)).trees;
           // A member of the data dir's group cannot remove root's rendered trees: they stay (with
           // their index rows) until root's `image gc` removes trees whose image is gone.
           const { treesOfImage } = await import('../../store/tree-index.js');
@@ -225,9 +225,8 @@ export function registerImage(program: Command, io: Io): void {
       if (!existsSync(ctx.globals.dir)) return; // no store, no garbage: do not create one
       await withStore(ctx, true, async (s) => {
         const { gcImages } = await import('../../store/image-gc.js');
-        const { podImageRefs } = await import('../../stage0/pod/pod-image-refs.js');
-        const refs = podImageRefs(ctx.globals.dir);
-        const r = await gcImages(s, grace, Date.now(), refs.images, refs.trees);
+        const { storeRefsInUse } = await import('../../stage0/pod/pod-image-refs.js');
+        const r = await gcImages(s, grace, Date.now, (st) => storeRefsInUse(st, ctx.globals.dir));
         for (const t of r.treesRemoved) io.err(`removed treestore ${JSON.stringify(t)}\n`);
         for (const t of r.tempRemoved) ctx.debug(`removed leftover ${JSON.stringify(t)}`);
         for (const b of r.blobsRemoved) io.err(`removed unindexed blob ${JSON.stringify(shortImageId(b as ImageId, 64))}\n`);

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { livePins } from '../../store/pins.js';
+import type { Store } from '../../store/store.js';
 import { POD_FILES, type PodRuntime } from '../../stage1/contract.js';
 import { listPodDir } from './pod.js';
 import { POD_DIRS } from './pod-state.js';
@@ -27,4 +29,16 @@ export function podImageRefs(dataDir: string): { images: Set<string>; trees: Set
     }
   }
   return { images, trees };
+}
+
+/**
+ * Everything `image gc` and `image rm` must keep: what pods on disk use plus what live pins
+ * (pods being created) hold. The caller holds the store lock exclusively. Pins are read first:
+ * a pin is dropped only after its pod's runtime.json is complete, and pods are scanned in
+ * state order (every transition moves forward in POD_DIRS), so no pod falls between the two.
+ */
+export async function storeRefsInUse(store: Store, dataDir: string): Promise<{ images: Set<string>; trees: Set<string> }> {
+  const pins = await livePins(store);
+  const pods = podImageRefs(dataDir);
+  return { images: new Set([...pins.images, ...pods.images]), trees: new Set([...pins.trees, ...pods.trees]) };
 }
