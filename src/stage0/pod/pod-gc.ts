@@ -67,7 +67,7 @@ function ctimeMs(p: string): number | null {
 
 /**
  * rkt's gc. Mark: exited pods (run/, unlocked) move to exited-garbage/ and aborted prepares
- * (prepare/, unlocked) to garbage/. Sweep (not with markOnly): prepared pods older than
+ * (prepare/ or embryo/, unlocked) to garbage/. Sweep (not with markOnly): prepared pods older than
  * expirePrepared move to garbage/; exited-garbage pods marked longer than the grace period ago
  * (the directory's ctime is the mark time) and everything in garbage/ are deleted. Every move
  * and deletion holds the pod's lock; pods someone else holds are skipped. A pod moved to a
@@ -112,6 +112,13 @@ async function mark(o: GcOptions, hooks: GcHooks, each: Each, kept: Map<string, 
     return !o.markOnly && o.gracePeriodMs <= 0;
   });
   await each(await lockFree(o, 'prepare', true, kept), (p) => {
+    hooks.markedAborted(p.uuid);
+    p.toGarbage();
+    return !o.markOnly;
+  });
+  // An embryo is locked before its directory exists (createPod): unlocked, its creator died
+  // before it reached prepare/ (issue 12 §5). Like an aborted prepare.
+  await each(await lockFree(o, 'embryo', true, kept), (p) => {
     hooks.markedAborted(p.uuid);
     p.toGarbage();
     return !o.markOnly;

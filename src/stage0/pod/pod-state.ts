@@ -64,7 +64,7 @@ export function hasExited(s: PodStateName): boolean {
 
 /** Which transitions exist (each an atomic rename); anything else is a bug. */
 export const TRANSITIONS: Readonly<Record<PodDir, readonly PodDir[]>> = {
-  embryo: ['prepare'],
+  embryo: ['prepare', 'garbage'],
   prepare: ['prepared', 'run', 'garbage'],
   prepared: ['run', 'garbage'],
   run: ['exited-garbage'],

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CapsuleError } from '../../errors/capsule-error.js';
+import { crashPoint, testPause } from '../../sys/crash-point.js';
 import { isSupportedInterface, podLockPath, POD_FILES, type PodRuntime } from '../../stage1/contract.js';
 import { installInherited, isPodLocked, lockInherited, lockPod, type PodLock } from './pod-lock.js';
 import { POD_DIRS, stateName, TRANSITIONS, type PodDir, type PodStateName } from './pod-state.js';
@@ -139,9 +140,9 @@ export class Pod {
     this.move('exited-garbage', ['run']);
   }
 
-  /** prepare (aborted) or prepared (expired or removed) → garbage. */
+  /** embryo (its creator died), prepare (aborted) or prepared (expired or removed) → garbage. */
   toGarbage(): void {
-    this.move('garbage', ['prepare', 'prepared']);
+    this.move('garbage', ['embryo', 'prepare', 'prepared']);
   }
 
   releaseLock(): void {
@@ -180,24 +181,28 @@ export class Pod {
  */
 export async function createPod(o: { dataDir: string; runtimeDir: string; inheritedLock?: InheritedLock }): Promise<Pod> {
   const uuid = newPodUuid();
-  fs.mkdirSync(podsDir(o.dataDir, 'embryo'), { recursive: true, mode: DIR_MODE });
-  const embryo = podPath(o.dataDir, 'embryo', uuid);
-  fs.mkdirSync(embryo, { mode: DIR_MODE });
+  // The lock first, then the directory: an embryo whose lock nobody holds is one whose creator
+  // died (SIGKILL between mkdir and the move to prepare/), and gc moves it to garbage.
   let lock: PodLock | null = null;
+  if (o.inheritedLock) {
+    lock = installInherited(o.runtimeDir, uuid, await lockInherited(o.inheritedLock.fd, o.inheritedLock.pendingPath, o.inheritedLock.held === true));
+  } else {
+    lock = await lockPod(o.runtimeDir, uuid, 'exclusive', false);
+    if (lock === null) throw new PodTransitionBug(`pod ${uuid}: the lock of a brand-new pod is held by someone else`);
+  }
+  const embryo = podPath(o.dataDir, 'embryo', uuid);
   try {
+    fs.mkdirSync(podsDir(o.dataDir, 'embryo'), { recursive: true, mode: DIR_MODE });
+    fs.mkdirSync(embryo, { mode: DIR_MODE });
     fs.writeFileSync(path.join(embryo, POD_FILES.created), '', { flag: 'wx', mode: 0o644 });
-    if (o.inheritedLock) {
-      lock = installInherited(o.runtimeDir, uuid, await lockInherited(o.inheritedLock.fd, o.inheritedLock.pendingPath, o.inheritedLock.held === true));
-    } else {
-      lock = await lockPod(o.runtimeDir, uuid, 'exclusive', false);
-      if (lock === null) throw new PodTransitionBug(`pod ${uuid}: the lock of a brand-new pod is held by someone else`);
-    }
+    crashPoint('pod-embryo');
+    testPause('pod-embryo');
     const pod = new Pod(o.dataDir, o.runtimeDir, uuid, 'embryo', lock);
     pod.toPreparing();
     return pod;
   } catch (e) {
     fs.rmSync(embryo, { recursive: true, force: true });
-    lock?.release();
+    lock.release();
     throw e;
   }
 }
