@@ -17,7 +17,7 @@ import type { Store } from '../store/store.js';
 import { commitTree, treeBytes } from '../store/tree-store.js';
 import { fsyncDir, tempName } from '../sys/atomic-write.js';
 import { makeDirs } from '../sys/shared-dir.js';
-import { crashPoint } from '../sys/crash-point.js';
+import { crashPoint, testPauseAsync } from '../sys/crash-point.js';
 import { openTarIntake } from './tar-intake.js';
 import { checkSignerTrustedFor, verifyingStream, type VerifiedSignature } from '../verify/signature.js';
 import type { StoredKey } from '../verify/keystore.js';
@@ -101,6 +101,7 @@ export async function importAci(store: Store, src: ImportSource, opts: ImportOpt
     try {
       ({ manifest, manifestText } = await readAci(tar.chunks, writer));
       crashPoint('after-extract');
+      await testPauseAsync('after-extract');
       ({ sha512, size } = await tar.finish());
     } catch (e) {
       await tar.abort();

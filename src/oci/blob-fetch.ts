@@ -6,6 +6,7 @@ import { ociBlobPath } from '../store/layout.js';
 import type { Store } from '../store/store.js';
 import { AsyncFileWriter } from '../sys/async-file-writer.js';
 import { fsyncDir, tempName, writeFileAtomic } from '../sys/atomic-write.js';
+import { removeOnSignal } from '../sys/signal-cleanup.js';
 import { shortDigest } from './manifest.js';
 import type { Descriptor, ImageSource } from './types.js';
 
@@ -76,6 +77,8 @@ export async function fetchBlobToStore(store: Store, source: ImageSource, d: Des
   if (haveBlob(store, d.digest, d.size)) return 'present';
   fs.mkdirSync(store.layout.tmpDir, { recursive: true, mode: 0o700 });
   const mine = path.join(store.layout.tmpDir, tempName('blob'));
+  // A signal drops what this transfer holds (a cut transfer, not a signal, leaves a partial to resume).
+  removeOnSignal(mine);
   const h = createHash('sha256');
   let have = 0;
   // Take over a partial file a previous fetch left: rename is atomic, so one process gets it.

@@ -11,7 +11,7 @@ import type { Store } from '../store/store.js';
 import { getTree } from '../store/tree-index.js';
 import { commitTree, treeBytes, treeIsRendered } from '../store/tree-store.js';
 import { tempName } from '../sys/atomic-write.js';
-import { crashPoint } from '../sys/crash-point.js';
+import { crashPoint, testPauseAsync } from '../sys/crash-point.js';
 import { fetchBlobToStore, readSmallBlob, storeBlobBytes } from './blob-fetch.js';
 import { configToApp } from './config-app.js';
 import { resolveManifest, type ResolvedManifest } from './resolve-manifest.js';
@@ -202,6 +202,7 @@ async function storeAndIndex(store: Store, source: ImageSource, r: ResolvedManif
       const w = await renderOciInto(store, path.join(tmp, 'rootfs'), layers);
       policy = w.report;
       crashPoint('before-tree-commit');
+      await testPauseAsync('before-tree-commit');
       await commitTree(store, tmp, { id: treeId, imageId: id, deps: layers.map((l) => l.digest), size: treeBytes(w.nodes.values()), created: now() });
     } finally {
       await fs.promises.rm(tmp, { recursive: true, force: true });

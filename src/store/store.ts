@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, promises as fsp } from 'node:fs';
 import { CapsuleError } from '../errors/capsule-error.js';
+import { removeOnSignal } from '../sys/signal-cleanup.js';
 import { lockFile, type HeldLock, type LockMode } from '../sys/flock.js';
 import { dataDirModes, makeDirs, type DataDirModes } from '../sys/shared-dir.js';
 import { openIndex, type Db } from './index-db.js';
@@ -56,6 +57,9 @@ export class Store {
   async makeTemp(name: string): Promise<string> {
     if (this.modes.shared) makeDirs(this.layout.tmpDir, this.modes.writableDir);
     else await fsp.mkdir(this.layout.tmpDir, { recursive: true, mode: 0o700 });
-    return `${this.layout.tmpDir}/${name}`;
+    const p = `${this.layout.tmpDir}/${name}`;
+    // Private to this process until committed by rename: removed if it is told to stop.
+    removeOnSignal(p);
+    return p;
   }
 }

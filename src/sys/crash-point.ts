@@ -15,9 +15,27 @@ export function crashPoint(name: string): void {
  * otherwise. Synchronous on purpose: nothing else of the process may move while it waits.
  */
 export function testPause(name: string): void {
-  const file = process.env.CAPSULE_TEST_PAUSE_FILE;
-  if (process.env.CAPSULE_TEST_PAUSE_AT !== name || !file) return;
+  const file = pauseFile(name);
+  if (file === undefined) return;
   writeFileSync(file, `${process.pid}\n`);
   const tick = new Int32Array(new SharedArrayBuffer(4));
   while (existsSync(file)) Atomics.wait(tick, 0, 0, 20);
 }
+
+/**
+ * The same pause without blocking the event loop: timers run and signals are handled while it
+ * waits (a test signals the paused process).
+ */
+export async function testPauseAsync(name: string): Promise<void> {
+  const file = pauseFile(name);
+  if (file === undefined) return;
+  writeFileSync(file, `${process.pid}\n`);
+  while (existsSync(file)) await new Promise((r) => setTimeout(r, 20));
+}
+
+function pauseFile(name: string): string | undefined {
+  const file = process.env.CAPSULE_TEST_PAUSE_FILE;
+  if (process.env.CAPSULE_TEST_PAUSE_AT !== name || !file) return undefined;
+  return file;
+}
+
