@@ -1,6 +1,6 @@
 import { CapsuleError } from '../errors/capsule-error.js';
 import { parseImageManifest, type ImageManifest } from '../spec/image-manifest.js';
-import { MAX_MANIFEST_BYTES } from '../spec/json-limits.js';
+import { decodeManifestBytes, MAX_MANIFEST_BYTES } from '../spec/json-limits.js';
 import { ByteReader } from './byte-reader.js';
 import { checkEntryKind, classifyEntry, DEFAULT_LIMITS, type ExtractLimits } from './entry-policy.js';
 import { readTar } from './tar-reader.js';
@@ -28,7 +28,7 @@ export async function readAci(tar: AsyncIterable<Buffer>, writer: TreeWriter | u
       if (e.size > MAX_MANIFEST_BYTES) throw new CapsuleError('invalid-manifest', `manifest: larger than ${MAX_MANIFEST_BYTES} bytes`);
       const parts: Buffer[] = [];
       for await (const chunk of e.data) parts.push(chunk);
-      manifestText = Buffer.concat(parts).toString('utf8');
+      manifestText = decodeManifestBytes(Buffer.concat(parts), 'manifest');
       continue;
     }
     if (c.kind === 'rootfs-dir') {

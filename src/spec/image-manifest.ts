@@ -1,7 +1,7 @@
 import { CapsuleError } from '../errors/capsule-error.js';
 import { type AcIdentifier, parseAcIdentifier, parseAcName } from './ac-identifier.js';
 import { parseImageId, type ImageId } from './image-id.js';
-import { parseBoundedJson } from './json-limits.js';
+import { parseStrictManifestJson } from './json-limits.js';
 import { validateOsArch } from './os-arch.js';
 import { parseSemVer } from './semver.js';
 import { validateIsolators, type Isolator } from './isolators.js';
@@ -208,13 +208,26 @@ export function validateImageManifest(v: unknown): ImageManifest {
       return dep;
     });
   }
-  if (o.pathWhitelist !== undefined && o.pathWhitelist !== null) m.pathWhitelist = arr(o.pathWhitelist, 'pathWhitelist').map((p, i) => absPath(p, `pathWhitelist[${i}]`));
+  if (o.pathWhitelist !== undefined && o.pathWhitelist !== null) {
+    // One spelling per path (issue 12 §3): '.', '..', empty components or a repeat would let two
+    // renderers disagree about what the list keeps.
+    const seen = new Set<string>();
+    m.pathWhitelist = arr(o.pathWhitelist, 'pathWhitelist').map((p, i) => {
+      const f = `pathWhitelist[${i}]`;
+      const s = absPath(p, f);
+      const parts = s.split('/').slice(1);
+      if (s !== '/' && parts.some((c) => c === '' || c === '.' || c === '..')) throw bad(f, `${JSON.stringify(s)} must be a clean path (no ".", ".." or empty components)`);
+      if (seen.has(s)) throw bad(f, `${JSON.stringify(s)} is listed twice`);
+      seen.add(s);
+      return s;
+    });
+  }
   if (o.annotations !== undefined && o.annotations !== null) m.annotations = parseAnnotations(o.annotations, 'annotations');
   return m;
 }
 
 export function parseImageManifest(text: string): ImageManifest {
-  return validateImageManifest(parseBoundedJson(text, 'manifest'));
+  return validateImageManifest(parseStrictManifestJson(text, 'manifest'));
 }
 
 export function labelValue(m: { labels?: Label[] }, name: string): string | undefined {

@@ -1,4 +1,5 @@
 import { CapsuleError } from '../errors/capsule-error.js';
+import { parseStrictJson, StrictJsonError } from './strict-json.js';
 
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
 export const MAX_JSON_DEPTH = 64;
@@ -22,5 +23,29 @@ export function parseBoundedJson(text: string, what: string, maxBytes = MAX_MANI
     return JSON.parse(text) as unknown;
   } catch (e) {
     throw new CapsuleError('invalid-manifest', `${what}: not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Parses an appc image or pod manifest: size bounded, then strictly (src/spec/strict-json.ts): a
+ * key named twice, a number out of range or a lone surrogate is refused, so no other reader can
+ * take the signed manifest for another one (issue 12 §3). One pass over the text.
+ */
+export function parseStrictManifestJson(text: string, what: string, maxBytes = MAX_MANIFEST_BYTES): unknown {
+  if (Buffer.byteLength(text) > maxBytes) throw new CapsuleError('invalid-manifest', `${what}: larger than ${maxBytes} bytes`);
+  try {
+    return parseStrictJson(text, MAX_JSON_DEPTH);
+  } catch (e) {
+    if (e instanceof StrictJsonError) throw new CapsuleError('invalid-manifest', `${what}: not valid JSON: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Decodes a manifest's bytes as UTF-8, refusing any byte sequence that is not (no lossy U+FFFD). */
+export function decodeManifestBytes(bytes: Buffer, what: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new CapsuleError('invalid-manifest', `${what}: not valid UTF-8`);
   }
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { GlobalOptions } from '../config/global-options.js';
 import { CapsuleError, UsageError } from '../errors/capsule-error.js';
+import { decodeManifestBytes } from '../spec/json-limits.js';
 import { Store } from '../store/store.js';
 import { STAGE1_INTERFACE_VERSION, type PodRuntime, type RunOptions, type Stage1, type Stage1Env, type Stage1Flavour } from '../stage1/contract.js';
 import { RemoteSession } from './remote-session.js';
@@ -119,11 +120,13 @@ function podManifestPort(v: unknown): PortRequest {
 }
 
 function readText(file: string, what: string): string {
+  let b: Buffer;
   try {
-    return fs.readFileSync(file, 'utf8');
+    b = fs.readFileSync(file);
   } catch (e) {
     throw new CapsuleError('read-file', `reading ${what} ${JSON.stringify(file)}`, { cause: e });
   }
+  return decodeManifestBytes(b, `${what} ${JSON.stringify(file)}`);
 }
 
 const checkedRuntime = (podDir: string): PodRuntime => readPodRuntime(podDir);

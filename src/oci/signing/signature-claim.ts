@@ -1,5 +1,5 @@
 import { CapsuleError } from '../../errors/capsule-error.js';
-import { parseStrictJson } from './strict-json.js';
+import { parseStrictJson } from '../../spec/strict-json.js';
 
 /**
  * The payload of a "simple signing" signature (containers-signature(5)):

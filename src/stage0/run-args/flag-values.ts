@@ -1,4 +1,5 @@
 /** The value syntax of `run`/`prepare` flags: pure parsers, each error a UsageError. */
+import { volumeModeProblem } from '../../spec/volume-mode.js';
 import { CapsuleError, UsageError } from '../../errors/capsule-error.js';
 import { parseAcName } from '../../spec/ac-identifier.js';
 import { parseErrno } from '../../spec/errno.js';
@@ -94,7 +95,8 @@ export function parseVolumeFlag(s: string): VolumeFlag {
     if (p.has('recursive')) throw bad('recursive for empty volume cannot be set');
     const mode = p.get('mode');
     if (mode !== undefined) {
-      if (!/^0?[0-7]{3,4}$/.test(mode)) throw bad(`invalid mode ${JSON.stringify(mode)}`);
+      const problem = volumeModeProblem(mode);
+      if (problem !== undefined) throw bad(problem);
       v.mode = mode;
     }
     for (const k of ['uid', 'gid'] as const) {

@@ -1,8 +1,9 @@
+import { volumeModeProblem } from '../../spec/volume-mode.js';
 import type { InsecureOption } from '../../config/global-options.js';
 import { CapsuleError, UsageError } from '../../errors/capsule-error.js';
 import { parseAcIdentifier, parseAcName } from '../../spec/ac-identifier.js';
 import { validateImageManifest, type Annotation, type App, type Label } from '../../spec/image-manifest.js';
-import { parseBoundedJson } from '../../spec/json-limits.js';
+import { parseStrictManifestJson } from '../../spec/json-limits.js';
 import type { AppRuntime, PodVolume, Stage1Flavour } from '../../stage1/contract.js';
 import { parseEnvFile } from './env-file.js';
 import { resolveApp, type AppImage, type ResolvedApp } from './resolve-app.js';
@@ -253,7 +254,9 @@ function volumeFromJson(v: unknown, field: string): VolumeFlag {
     if (v.source !== undefined && v.source !== '' && v.source !== null) throw bad(field, 'source for empty volume must be empty');
     if (v.recursive !== undefined && v.recursive !== null) throw bad(field, 'recursive for empty volume cannot be set');
     if (v.mode !== undefined && v.mode !== null) {
-      if (typeof v.mode !== 'string' || !/^0?[0-7]{3,4}$/.test(v.mode)) throw bad(`${field}.mode`, `invalid mode ${JSON.stringify(v.mode)}`);
+      if (typeof v.mode !== 'string') throw bad(`${field}.mode`, `invalid mode ${JSON.stringify(v.mode)}`);
+      const problem = volumeModeProblem(v.mode);
+      if (problem !== undefined) throw bad(`${field}.mode`, problem);
       out.mode = v.mode;
     }
     for (const k of ['uid', 'gid'] as const) {
@@ -271,7 +274,7 @@ function volumeFromJson(v: unknown, field: string): VolumeFlag {
  * at least one application`, `no image ID for app "x"`.
  */
 export function parsePodManifest(text: string): UntrustedPodManifest {
-  const v = parseBoundedJson(text, 'pod manifest');
+  const v = parseStrictManifestJson(text, 'pod manifest');
   if (!isObj(v)) throw new CapsuleError('invalid-pod-manifest', 'pod manifest: must be an object');
   if (v.acKind !== 'PodManifest') throw new CapsuleError('invalid-pod-manifest', 'pod manifest: missing or bad ACKind (must be "PodManifest")');
   if (typeof v.acVersion !== 'string' || v.acVersion === '') throw bad('acVersion', 'acVersion must be set');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseStrictJson } from '../../../../src/oci/signing/strict-json.js';
+import { parseStrictJson } from '../../../../src/spec/strict-json.js';
 
 describe('parseStrictJson', () => {
   it.each(['{"a":[1,-2.5e3,true,false,null,"x\\u0041\\n"],"b":{}}', ' [ ] ', '"s"', '0'])('parses %s as JSON.parse does', (t) => {

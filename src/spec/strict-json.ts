@@ -2,12 +2,17 @@
  * A JSON parser for signed claims: RFC 8259 exactly, plus the rule containers/image applies to
  * signatures: an object may not name a key twice (two parsers reading `{"a":1,"a":2}` differently
  * is how a claim says one thing to one checker and another to the next). Nesting is bounded.
+ * Also refused: numbers JSON.parse would turn into Infinity (`1e400`) and strings with a lone
+ * UTF-16 surrogate (`"\ud800"`), which no UTF-8 reader can represent. Used for signed claims and
+ * for appc image and pod manifests (issue 12 §3).
  */
 export const MAX_CLAIM_DEPTH = 32;
 
 export class StrictJsonError extends Error {}
 
-export function parseStrictJson(text: string): unknown {
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+export function parseStrictJson(text: string, maxDepth = MAX_CLAIM_DEPTH): unknown {
   let i = 0;
   const fail = (why: string): never => {
     throw new StrictJsonError(`${why} at character ${i + 1}`);
@@ -27,14 +32,17 @@ export function parseStrictJson(text: string): unknown {
       i++;
     }
     i++;
+    let s: string;
     try {
-      return JSON.parse(text.slice(start, i)) as string;
+      s = JSON.parse(text.slice(start, i)) as string;
     } catch {
       return fail('invalid string escape');
     }
+    if (LONE_SURROGATE.test(s)) fail('lone surrogate in a string (not representable in UTF-8)');
+    return s;
   };
   const value = (depth: number): unknown => {
-    if (depth > MAX_CLAIM_DEPTH) fail(`nested deeper than ${MAX_CLAIM_DEPTH} levels`);
+    if (depth > maxDepth) fail(`nested deeper than ${maxDepth} levels`);
     ws();
     const c = text[i];
     if (c === '{') {
@@ -91,8 +99,10 @@ export function parseStrictJson(text: string): unknown {
     if (c === '"') return string();
     const m = /^(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)/.exec(text.slice(i, i + 64));
     if (!m) return fail('unexpected character');
+    const n = JSON.parse(m[0]) as unknown;
+    if (typeof n === 'number' && !Number.isFinite(n)) fail(`number ${m[0]} out of range`);
     i += m[0].length;
-    return JSON.parse(m[0]) as unknown;
+    return n;
   };
   const v = value(0);
   ws();
