@@ -1,4 +1,5 @@
 /** rkt-style listings: tab-aligned columns with a legend, or JSON. Pure: returns the text. */
+import { jsonTerminalSafe, terminalSafe } from '../errors/terminal-text.js';
 export type Format = 'table' | 'json' | 'json-pretty';
 
 /**
@@ -7,7 +8,9 @@ export type Format = 'table' | 'json' | 'json-pretty';
  * whitespace) as they did with rkt. The last column is not padded.
  */
 export function renderTable(header: string[], rows: string[][], legend: boolean): string {
-  const all = legend ? [header, ...rows] : rows;
+  // Cells hold text from images and keys: control and bidi characters are shown escaped (a tab or
+  // newline in a cell would also break the columns scripts split on).
+  const all = (legend ? [header, ...rows] : rows).map((r) => r.map(terminalSafe));
   if (all.length === 0) return '';
   return goTabwriter(all);
 }
@@ -61,7 +64,7 @@ export function goTabwriter(lines: readonly (readonly string[])[]): string {
 }
 
 export function renderJson(v: unknown, format: Format): string {
-  return `${format === 'json-pretty' ? JSON.stringify(v, null, '\t') : JSON.stringify(v)}\n`;
+  return `${jsonTerminalSafe(format === 'json-pretty' ? JSON.stringify(v, null, '\t') : JSON.stringify(v))}\n`;
 }
 
 /** IEC sizes like rkt: `12MiB`. */

@@ -1,3 +1,4 @@
+import { terminalSafeLines } from './terminal-text.js';
 import { CapsuleError, errorChain, isSystemError, messageOf } from './capsule-error.js';
 
 /** True when `e` is something a user can cause (exit 254, one line), false when it is a bug. */
@@ -17,10 +18,10 @@ export function formatError(command: string, e: unknown, debug: boolean): string
   const prefix = command ? `${command}: ` : '';
   if (!isUserFacing(e)) {
     const stack = e instanceof Error && debug ? `\n${e.stack ?? ''}` : '';
-    return `${prefix}internal error (this is a bug): ${messageOf(outer)}${stack}`;
+    return `${prefix}internal error (this is a bug): ${terminalSafeLines(messageOf(outer))}${stack}`;
   }
   if (debug) {
-    const lines = chain.map((c, i) => (i === 0 ? `${prefix}${messageOf(c)}` : `${'  '.repeat(i - 1)}└─${messageOf(c)}`));
+    const lines = chain.map((c, i) => (i === 0 ? `${prefix}${terminalSafeLines(messageOf(c))}` : `${'  '.repeat(i - 1)}└─${terminalSafeLines(messageOf(c))}`));
     if (hint) lines.push(`hint: ${hint}`);
     return lines.join('\n');
   }
@@ -29,5 +30,6 @@ export function formatError(command: string, e: unknown, debug: boolean): string
   const deepest = [...chain].reverse().find((c) => c instanceof CapsuleError);
   if (deepest !== undefined && deepest !== outer) parts.push(messageOf(deepest));
   if (inner !== outer && inner !== deepest) parts.push(messageOf(inner));
-  return `${prefix}${parts.join(': ')}${hint ? ` (${hint})` : ''}`;
+  // One line, inert on a terminal: messages quote names and text from images and keys.
+  return `${prefix}${terminalSafeLines(parts.join(': '))}${hint ? ` (${terminalSafeLines(hint)})` : ''}`;
 }

@@ -1,3 +1,4 @@
+import { terminalSafe } from '../errors/terminal-text.js';
 import path from 'node:path';
 import type { GlobalOptions } from '../config/global-options.js';
 import { CapsuleError } from '../errors/capsule-error.js';
@@ -75,7 +76,7 @@ export async function importFromSource(store: Store, source: ImageSource, source
     progress: (label, total) => hooks.progress(label, total),
   });
   if (r.unchanged) hooks.debug(`${source.description} is unchanged; using image ${r.id} from the store`);
-  if (r.trust) hooks.info(`signature verified:\n${r.trust.signers.map((u) => `  ${u}`).join('\n')}`);
+  if (r.trust) hooks.info(`signature verified:\n${r.trust.signers.map((u) => `  ${terminalSafe(u)}`).join('\n')}`);
   const p = r.policy;
   const few = (xs: string[]): string => `${xs.slice(0, 3).map((x) => `/${x}`).join(', ')}${xs.length > 3 ? `, … (${xs.length} in all)` : ''}`;
   if (p && p.privilegeCleared.length > 0) hooks.warn(`${source.description}: setuid/setgid bits cleared on ${few(p.privilegeCleared)} (images may not grant privileges; see docs/oci.md)`);

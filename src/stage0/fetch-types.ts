@@ -1,3 +1,4 @@
+import { terminalSafe } from '../errors/terminal-text.js';
 import type { ImageId } from '../spec/image-id.js';
 import type { ImageManifest } from '../spec/image-manifest.js';
 import type { VerifiedSignature } from '../verify/signature.js';
@@ -18,5 +19,5 @@ export interface Fetched {
 
 /** rkt's report after a verified signature: `image: signature verified:` and the signer's identities. */
 export function reportSigner(hooks: Pick<FetchHooks, 'info'>, signer: VerifiedSignature | undefined): void {
-  if (signer) hooks.info(`signature verified:\n${signer.userIds.map((u) => `  ${u}`).join('\n')}`);
+  if (signer) hooks.info(`signature verified:\n${signer.userIds.map((u) => `  ${terminalSafe(u)}`).join('\n')}`);
 }

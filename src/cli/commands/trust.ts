@@ -1,3 +1,4 @@
+import { terminalSafeLines } from '../../errors/terminal-text.js';
 import { Option, type Command } from 'commander';
 import { CapsuleError, UsageError } from '../../errors/capsule-error.js';
 import { makeCtx, type Ctx } from '../context.js';
@@ -33,7 +34,8 @@ async function askYesNo(ctx: Ctx): Promise<boolean> {
  */
 export function keyReviewer(ctx: Ctx): { show(text: string): void; ask(): Promise<boolean> } | undefined {
   if (!(ctx.io.stdinIsTTY && ctx.io.stderrIsTTY)) return undefined;
-  return { show: (t) => ctx.io.err(t), ask: () => askYesNo(ctx) };
+  // The key's user IDs are the key author's text: inert on the terminal.
+  return { show: (t) => ctx.io.err(terminalSafeLines(t)), ask: () => askYesNo(ctx) };
 }
 
 async function addKeys(ctx: Ctx, keyFiles: string[], flags: TrustFlags): Promise<void> {
@@ -81,7 +83,7 @@ async function addKeys(ctx: Ctx, keyFiles: string[], flags: TrustFlags): Promise
         autoAcceptHttps,
         noTtyHint: `review the fingerprint yourself and pass --skip-fingerprint-review${trustFromHttpsHint(g, locations.some((l) => l.kind === 'url' && l.https), discoveredFrom)}`,
       },
-      { status: (line) => ctx.io.err(`${line}\n`), show: (t) => ctx.io.out(t), ask: ctx.io.stdinIsTTY && ctx.io.stderrIsTTY ? () => askYesNo(ctx) : undefined },
+      { status: (line) => ctx.io.err(`${line}\n`), show: (t) => ctx.io.out(terminalSafeLines(t)), ask: ctx.io.stdinIsTTY && ctx.io.stderrIsTTY ? () => askYesNo(ctx) : undefined },
     );
   } finally {
     await client?.close();
