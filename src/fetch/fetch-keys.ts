@@ -1,7 +1,7 @@
 import type { GlobalOptions } from '../config/global-options.js';
 import { CapsuleError, UsageError } from '../errors/capsule-error.js';
 import { keysForName, keystoreRoots, listTrustedKeys, type KeystoreRoots } from '../verify/keystore.js';
-import { parsePublicKeys, type ParsedKey } from '../verify/public-key.js';
+import { parsePublicKeys, refuseUnusableKey, type ParsedKey } from '../verify/public-key.js';
 import { readKeyFile, reviewText, storeTrustedKey } from '../verify/trust-ops.js';
 import type { TrustScope } from '../verify/trust-prefix.js';
 // Types only: trusting a local key file must not load the HTTP stack (start-up time); the
@@ -113,6 +113,7 @@ export async function trustKeys(req: TrustKeysRequest, ui: KeyTrustUi): Promise<
     let keys: ParsedKey[];
     try {
       keys = await loadKeys(loc, req.http);
+      for (const k of keys) await refuseUnusableKey(k, JSON.stringify(loc.shown));
     } catch (e) {
       if (!req.onKeyError) throw e;
       req.onKeyError(loc, e);

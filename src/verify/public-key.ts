@@ -34,3 +34,19 @@ export async function parsePublicKeys(data: Uint8Array, what: string): Promise<P
     };
   });
 }
+
+/**
+ * Refuses a key that could verify nothing now (issue 12 §4): revoked, expired, or without a
+ * signing key (primary or subkey) valid today. Verification refuses such keys anyway
+ * (signature.ts checkKeyCurrentlyValid); `trust` says so when the key is added instead of later.
+ */
+export async function refuseUnusableKey(k: ParsedKey, what: string): Promise<void> {
+  if (await k.key.isRevoked()) throw new CapsuleError('bad-key', `key ${k.fingerprint} from ${what} is revoked`);
+  const exp = await k.key.getExpirationTime();
+  if (exp instanceof Date && exp.getTime() <= Date.now()) throw new CapsuleError('bad-key', `key ${k.fingerprint} from ${what} expired on ${exp.toISOString()}`);
+  try {
+    await k.key.getSigningKey(undefined, new Date());
+  } catch (e) {
+    throw new CapsuleError('bad-key', `key ${k.fingerprint} from ${what} has no signing key valid now (expired or revoked subkeys)`, { cause: e });
+  }
+}

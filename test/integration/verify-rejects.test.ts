@@ -35,6 +35,18 @@ async function setup(fpr: string, scope: string[] = ['--prefix', 'example.com/ca
   return { w, img };
 }
 
+/**
+ * A key that went bad after it was trusted: `capsule trust` refuses revoked and expired keys
+ * (test/security/trust-adds-revoked-key.test.ts), so its updated copy is put into the keystore
+ * the way a key refreshed by an administrator gets there.
+ */
+function setupWentBad(fpr: string): { w: World; img: string } {
+  const w = world();
+  const img = placeImage(w, busybox);
+  writeKeyFile(w.localConfig, 'example.com/capsule', lower(fpr), gpg.gpg(['--armor', '--export', fpr]));
+  return { w, img };
+}
+
 /** Revokes the subkey `index` of `fpr` with gpg's own key editor (reason 0, no description). */
 function revokeSubkey(fpr: string, index: number): void {
   gpg.gpg(['--command-fd', '0', '--edit-key', fpr], `key ${index}\nrevkey\ny\n0\n\ny\nsave\n`);
@@ -183,19 +195,19 @@ describe('malformed signatures', () => {
 
 describe('keys that are no longer good', () => {
   it('rejects a signature made while the key was valid when the key has expired since', async () => {
-    const { w, img } = await setup(keys.expired);
+    const { w, img } = setupWentBad(keys.expired);
     gpg.gpg(['--faked-system-time', '20200101T010000!', '--armor', '--local-user', keys.expired, '--output', `${img}.asc`, '--detach-sign', img]);
     await expectRejected(w, ['fetch', img], new RegExp(`signing key ${lower(keys.expired)} expired on 2020-01-02`));
   });
 
   it('rejects a signature by a revoked key (signed before the revocation)', async () => {
-    const { w, img } = await setup(keys.revoked);
+    const { w, img } = setupWentBad(keys.revoked);
     fs.copyFileSync(before.revoked, `${img}.asc`);
     await expectRejected(w, ['fetch', img], /revoked/i);
   });
 
   it('rejects a signature by a revoked signing subkey of a valid primary key', async () => {
-    const { w, img } = await setup(keys.subRevoked);
+    const { w, img } = setupWentBad(keys.subRevoked);
     fs.copyFileSync(before.subRevoked, `${img}.asc`);
     await expectRejected(w, ['fetch', img], /Subkey is revoked|revoked subkey/i);
   });
