@@ -1,3 +1,4 @@
+import { checkTrustedDirs, checkTrustedPath } from '../sys/safe-perms.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CapsuleError } from '../errors/capsule-error.js';
@@ -35,7 +36,7 @@ export function loadAuth(configDirs: readonly string[]): AuthConfig {
   const headers = new Map<string, Record<string, string>>();
   const docker = new Map<string, BasicCredentials>();
   for (const dir of configDirs) {
-    const level = readAuthDir(path.join(dir, 'auth.d'));
+    const level = readAuthDir(path.join(dir, 'auth.d'), dir);
     for (const [domain, e] of level.headers) headers.set(domain, e.value);
     for (const [registry, e] of level.docker) docker.set(registry, e.value);
   }
@@ -89,8 +90,9 @@ export function authConfigView(configDirs: readonly string[]): AuthView[] {
   return [...merged.entries()].sort(([a], [b]) => (order(a) < order(b) ? -1 : 1)).map(([, v]) => v);
 }
 
-function readAuthDir(authDir: string): DirAuth {
+function readAuthDir(authDir: string, configRoot: string = path.dirname(authDir)): DirAuth {
   const out: DirAuth = { headers: new Map(), docker: new Map(), views: new Map() };
+  if (fs.existsSync(authDir)) checkTrustedDirs(configRoot, authDir, 'credentials directory');
   let ents: fs.Dirent[];
   try {
     ents = fs.readdirSync(authDir, { withFileTypes: true });
@@ -102,6 +104,7 @@ function readAuthDir(authDir: string): DirAuth {
     if (!ent.name.endsWith('.json')) continue;
     const file = path.join(authDir, ent.name);
     if (!ent.isFile() && !(ent.isSymbolicLink() && isFile(file))) continue;
+    checkTrustedPath(file, 'secret', 'credentials file');
     parseAuthFile(file, out);
   }
   return out;

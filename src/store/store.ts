@@ -1,3 +1,4 @@
+import { checkTrustedPath } from '../sys/safe-perms.js';
 import { existsSync, mkdirSync, promises as fsp } from 'node:fs';
 import { CapsuleError } from '../errors/capsule-error.js';
 import { removeOnSignal } from '../sys/signal-cleanup.js';
@@ -23,6 +24,8 @@ export class Store {
   /** Opens (creating directories when `create`) the store under `dir`. */
   static open(dir: string, create: boolean): Store {
     const l = storeLayout(dir);
+    // Anyone who can write the data dir can swap blobs, trees and pods (issue 12 §4).
+    checkTrustedPath(dir, 'data-dir', 'data dir');
     const modes = dataDirModes(dir);
     if (create) {
       if (!modes.shared) mkdirSync(l.dir, { recursive: true, mode: 0o700 });

@@ -1,3 +1,4 @@
+import { checkTrustedDirs, checkTrustedPath } from '../sys/safe-perms.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { type Fingerprint, parseFingerprint } from '../spec/fingerprint.js';
@@ -37,6 +38,9 @@ function scan(root: string, origin: KeyOrigin): { key: StoredKey; empty: boolean
     } catch {
       return;
     }
+    // From the configuration root (trustedkeys' parent) down: a key anyone else could replace
+    // is no trust at all (issue 12 §4).
+    checkTrustedDirs(path.dirname(root), dir, 'trusted keys directory');
     for (const e of ents) {
       const p = path.join(dir, e.name);
       if (e.isDirectory() && walkSubdirs) {
@@ -49,6 +53,7 @@ function scan(root: string, origin: KeyOrigin): { key: StoredKey; empty: boolean
         } catch {
           continue;
         }
+        checkTrustedPath(p, 'key', 'trusted key');
         out.push({ key: { scope, fingerprint: fp, origin, file: p }, empty: fs.statSync(p).size === 0 });
       }
     }

@@ -6,7 +6,7 @@ import { errorLines, makeWorld, type World } from '../helpers/cli.js';
 
 function authFile(dir: string, name: string, doc: unknown): void {
   fs.mkdirSync(path.join(dir, 'auth.d'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'auth.d', name), JSON.stringify(doc));
+  fs.writeFileSync(path.join(dir, 'auth.d', name), JSON.stringify(doc), { mode: 0o600 });
 }
 
 describe('capsule config', () => {
@@ -49,7 +49,7 @@ describe('capsule config', () => {
   it('a broken auth file: one line naming the file, exit 254, no secret', async () => {
     const broken = path.join(w.base, 'broken');
     fs.mkdirSync(path.join(broken, 'auth.d'), { recursive: true });
-    fs.writeFileSync(path.join(broken, 'auth.d', 'x.json'), `{"rktKind":"auth","rktVersion":"v1","domains":["a"],"type":"basic","credentials":{"user":"u","password":"${secrets[1]}"`);
+    fs.writeFileSync(path.join(broken, 'auth.d', 'x.json'), `{"rktKind":"auth","rktVersion":"v1","domains":["a"],"type":"basic","credentials":{"user":"u","password":"${secrets[1]}"`, { mode: 0o600 });
     const r = await w.run([`--user-config=${broken}`, 'config']);
     expect(r.code).toBe(254);
     const lines = errorLines(r);

@@ -36,7 +36,7 @@ function globals(o: { insecure?: string; auth?: boolean; trustCa?: boolean } = {
   if (o.trustCa !== false) fs.copyFileSync(ca.ca.certFile, path.join(localConfig, 'tls.d', 'ca.pem'));
   if (o.auth) {
     fs.mkdirSync(path.join(localConfig, 'auth.d'));
-    fs.writeFileSync(path.join(localConfig, 'auth.d', 'reg.json'), JSON.stringify({ rktKind: 'dockerAuth', rktVersion: 'v1', registries: ['127.0.0.1'], credentials: { user: USER, password: PASSWORD } }));
+    fs.writeFileSync(path.join(localConfig, 'auth.d', 'reg.json'), JSON.stringify({ rktKind: 'dockerAuth', rktVersion: 'v1', registries: ['127.0.0.1'], credentials: { user: USER, password: PASSWORD } }), { mode: 0o600 });
   }
   return { dir: path.join(base, 'var'), localConfig, systemConfig: path.join(base, 'usr-lib'), userConfig: undefined, insecure: parseInsecureOptions(o.insecure), debug: false, trustKeysFromHttps: false };
 }

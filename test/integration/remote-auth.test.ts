@@ -38,7 +38,7 @@ function world(): World {
 
 function writeAuth(configDir: string, file: string, doc: Record<string, unknown>): void {
   fs.mkdirSync(path.join(configDir, 'auth.d'), { recursive: true });
-  fs.writeFileSync(path.join(configDir, 'auth.d', file), JSON.stringify({ rktKind: 'auth', rktVersion: 'v1', domains: ['127.0.0.1'], ...doc }));
+  fs.writeFileSync(path.join(configDir, 'auth.d', file), JSON.stringify({ rktKind: 'auth', rktVersion: 'v1', domains: ['127.0.0.1'], ...doc }), { mode: 0o600 });
 }
 const basic = (user: string, password: string): Record<string, unknown> => ({ type: 'basic', credentials: { user, password } });
 const oauth = (token: string): Record<string, unknown> => ({ type: 'oauth', credentials: { token } });
@@ -139,7 +139,7 @@ describe('auth.d basic', () => {
     const w = world();
     fs.mkdirSync(path.join(w.localConfig, 'auth.d'), { recursive: true });
     const file = path.join(w.localConfig, 'auth.d', 'broken.json');
-    fs.writeFileSync(file, `{"rktKind":"auth","rktVersion":"v1","domains":["127.0.0.1"],"type":"basic","credentials":{"user":"${USER}","password":"${PASSWORD}"`);
+    fs.writeFileSync(file, `{"rktKind":"auth","rktVersion":"v1","domains":["127.0.0.1"],"type":"basic","credentials":{"user":"${USER}","password":"${PASSWORD}"`, { mode: 0o600 });
     const r = await w.run(['fetch', protect('/broken/app.aci', BASIC)]);
     const line = await expectFetchFailed(w, r, /broken\.json/);
     expect(line).not.toContain(USER);

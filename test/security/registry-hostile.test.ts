@@ -73,7 +73,7 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(w.localConfig, 'tls.d'), { recursive: true });
   fs.copyFileSync(ca.ca.certFile, path.join(w.localConfig, 'tls.d', 'ca.pem'));
   fs.mkdirSync(path.join(w.localConfig, 'auth.d'));
-  fs.writeFileSync(path.join(w.localConfig, 'auth.d', 'reg.json'), JSON.stringify({ rktKind: 'dockerAuth', rktVersion: 'v1', registries: [proxy.host], credentials: { user: USER, password: PASSWORD } }));
+  fs.writeFileSync(path.join(w.localConfig, 'auth.d', 'reg.json'), JSON.stringify({ rktKind: 'dockerAuth', rktVersion: 'v1', registries: [proxy.host], credentials: { user: USER, password: PASSWORD } }), { mode: 0o600 });
   const v = await w.run(fetchArgs('team/victim:v1'));
   expect(v.code, v.stderr).toBe(0);
   victimId = v.stdout.trim();

@@ -1,3 +1,4 @@
+import { checkTrustedDirs, checkTrustedPath } from '../../sys/safe-perms.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CapsuleError } from '../../errors/capsule-error.js';
@@ -80,8 +81,14 @@ export function loadRegistryConfig(configDirs: readonly string[]): RegistryConfi
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') continue;
       throw new CapsuleError('registry-config', `reading ${d}`, { cause: e });
     }
+    // Mirrors and the default registry decide where images come from: nobody but root and the
+    // invoking user may change them (issue 12 §4). Nothing here is secret.
+    checkTrustedDirs(dir, d, 'registry configuration directory');
     const level: Level = { mirrors: new Map() };
-    for (const n of names) parseFile(path.join(d, n), level);
+    for (const n of names) {
+      checkTrustedPath(path.join(d, n), 'key', 'registry configuration file');
+      parseFile(path.join(d, n), level);
+    }
     if (level.defaultRegistry) defaultRegistry = level.defaultRegistry.value;
     for (const [r, m] of level.mirrors) mirrors.set(r, m.value);
   }

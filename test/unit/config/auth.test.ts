@@ -16,7 +16,7 @@ function configDir(files: Record<string, unknown>): string {
   temps.push(dir);
   fs.mkdirSync(path.join(dir, 'auth.d'));
   for (const [name, content] of Object.entries(files)) {
-    fs.writeFileSync(path.join(dir, 'auth.d', name), typeof content === 'string' ? content : JSON.stringify(content));
+    fs.writeFileSync(path.join(dir, 'auth.d', name), typeof content === 'string' ? content : JSON.stringify(content), { mode: 0o600 });
   }
   return dir;
 }

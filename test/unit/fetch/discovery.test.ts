@@ -400,7 +400,7 @@ describe('over real HTTPS (makeHttpClient: CA from tls.d, credentials from auth.
     // The local configuration trusts the certificate (tls.d) and holds a bearer token for localhost (auth.d).
     for (const sub of ['tls.d', 'auth.d']) fs.mkdirSync(path.join(tmp, 'etc', sub), { recursive: true });
     fs.copyFileSync(cert, path.join(tmp, 'etc', 'tls.d', 'test-ca.pem'));
-    fs.writeFileSync(path.join(tmp, 'etc', 'auth.d', 'localhost.json'), JSON.stringify({ rktKind: 'auth', rktVersion: 'v1', domains: ['localhost'], type: 'oauth', credentials: { token: 'discovery-token' } }));
+    fs.writeFileSync(path.join(tmp, 'etc', 'auth.d', 'localhost.json'), JSON.stringify({ rktKind: 'auth', rktVersion: 'v1', domains: ['localhost'], type: 'oauth', credentials: { token: 'discovery-token' } }), { mode: 0o600 });
     server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (req, res) => {
       seen.push({ url: req.url ?? '', auth: req.headers.authorization });
       if (req.headers.authorization !== 'Bearer discovery-token') {
