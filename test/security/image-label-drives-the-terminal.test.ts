@@ -22,6 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => w?.cleanup());
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 describe('text from an image shown on a terminal', () => {
