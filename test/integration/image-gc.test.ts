@@ -46,7 +46,7 @@ describe('capsule image gc', () => {
     const after = await listJson(w);
     expect(after.map((i) => i.id)).toEqual(before.map((i) => i.id));
     expect(after[0]!.size).toBe(blobSize);
-    expect(before[0]!.size).toBeGreaterThan(after[0]!.size as number);
+    expect(before[0]!.size).toBeGreaterThan(after[0]!.size);
     // Rendering again when needed (image render goes through the same tree store as run/prepare).
     const out = path.join(w.base, 'again');
     expect((await w.run(['image', 'render', '--rootfs-only', 'example.com/gc-fresh', out])).code).toBe(0);
