@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePodWorld, podSkipReason, waitFor, type PodWorld } from '../helpers/pods.js';
 import { listJson, storeFiles } from '../helpers/store-check.js';
+import { busyboxEntries, buildImage, writeImageLayout } from '../helpers/oci-images.js';
 
 const skip = podSkipReason();
 if (skip) process.stderr.write(`skipping image gc race tests: ${skip}\n`);
@@ -60,5 +61,30 @@ describe.skipIf(skip !== null)('image gc while a pod is being prepared', () => {
     expect(fs.readdirSync(pins)).toHaveLength(1);
     await w.run(['image', 'gc', '--grace-period=0s']);
     expect(fs.readdirSync(pins)).toEqual([]);
+  }, 120_000);
+
+  it('an OCI image (its layer blobs and its layer tree) is kept the same way while pinned', async () => {
+    const img = buildImage({ layers: [{ entries: busyboxEntries() }], run: { Cmd: ['/bin/sh', '-c', 'exit 5'], Env: ['PATH=/bin'] } });
+    const ref = `oci:${writeImageLayout(path.join(w.base, 'oci-layout'), img, 'v1')}:v1`;
+    const pause = path.join(w.base, 'paused-oci');
+    const prep = w.spawnRun(['--insecure-options=image', 'prepare', ref], { CAPSULE_TEST_PAUSE_AT: 'pod-images-pinned', CAPSULE_TEST_PAUSE_FILE: pause });
+    try {
+      await waitFor('prepare to reach the window', () => fs.existsSync(pause) || prep.exitCode !== null);
+      expect(prep.exitCode, prep.err()).toBeNull();
+      const ociBlobs = (): string[] => fs.readdirSync(path.join(w.dir, 'cas', 'blob', 'sha256'), { recursive: true }).map(String).filter((n) => /[0-9a-f]{64}$/.test(n)).sort();
+      const blobsBefore = ociBlobs();
+      const treesBefore = storeFiles(w.dir).trees.map((t) => t.name).filter((n) => n.startsWith('layers-'));
+      expect(treesBefore).toHaveLength(1);
+      const gc = await w.run(['image', 'gc', '--grace-period=0s']);
+      expect(gc.code, gc.stderr).toBe(0);
+      expect((await listJson(w)).map((i) => i.id)).toContain(`sha256:${img.config.digest.slice('sha256:'.length)}`);
+      expect(storeFiles(w.dir).trees.map((t) => t.name)).toContain(treesBefore[0]);
+      expect(ociBlobs()).toEqual(blobsBefore);
+    } finally {
+      fs.rmSync(pause, { force: true });
+    }
+    expect(await prep.exited, prep.err()).toBe(0);
+    const r = await w.run(['run-prepared', prep.out().trim()]);
+    expect(r.code, r.stderr).toBe(5);
   }, 120_000);
 });
