@@ -36,7 +36,7 @@ export function parseStrictManifestJson(text: string, what: string, maxBytes = M
   try {
     return parseStrictJson(text, MAX_JSON_DEPTH);
   } catch (e) {
-    if (e instanceof StrictJsonError) throw new CapsuleError('invalid-manifest', `${what}: not valid JSON: ${e.message}`);
+    if (e instanceof StrictJsonError) throw new CapsuleError('invalid-manifest', e.message.startsWith('nested deeper') ? `${what}: ${e.message}` : `${what}: not valid JSON: ${e.message}`);
     throw e;
   }
 }
