@@ -57,6 +57,39 @@ describe.skipIf(skip !== null)('networking: none, host, net-info.json, per-net a
     expect(leftovers([uuid])).toEqual([]);
   });
 
+  it('a DEL that fails is reported by gc, which keeps the pod and retries at the next gc', async () => {
+    const plugins = path.join(w.base, 'cni-plugins');
+    const flag = path.join(w.base, 'del-fails');
+    const dels = path.join(w.base, 'dels');
+    fs.mkdirSync(plugins, { recursive: true });
+    // ADD answers an address; DEL fails while the flag file exists and counts the DELs that worked.
+    fs.writeFileSync(
+      path.join(plugins, 'capsule-oc-delfail'),
+      `#!/bin/sh\ncat >/dev/null\nif [ "$CNI_COMMAND" = ADD ]; then printf '{"cniVersion":"1.0.0","ips":[{"address":"10.98.7.5/24"}]}'; exit 0; fi\nif [ "$CNI_COMMAND" = DEL ] && [ -e ${flag} ]; then printf '{"cniVersion":"1.0.0","code":11,"msg":"cannot delete yet"}'; exit 1; fi\n[ "$CNI_COMMAND" = DEL ] && echo "$CNI_CONTAINERID" >> ${dels}\nexit 0\n`,
+      { mode: 0o755 },
+    );
+    fs.mkdirSync(path.join(w.localConfig, 'paths.d'), { recursive: true });
+    fs.writeFileSync(path.join(w.localConfig, 'paths.d', 'cni.json'), JSON.stringify({ capsuleKind: 'paths', capsuleVersion: 'v1', cniPath: plugins }));
+    fs.mkdirSync(path.join(w.localConfig, 'net.d'), { recursive: true });
+    fs.writeFileSync(path.join(w.localConfig, 'net.d', '10-delfail.conf'), JSON.stringify({ cniVersion: '1.0.0', name: 'capsule-oc-delfail', type: 'capsule-oc-delfail' }));
+    fs.writeFileSync(flag, '');
+    const r = await shell(['--net=capsule-oc-delfail'], 'echo ran');
+    process.stderr.write(`net-audit: run with a failing DEL: code ${r.code}: ${r.stderr.trim()}\n`);
+    expect(r.stdout).toBe('ran\n');
+    const uuid = lastUuid();
+    expect(fs.existsSync(dels)).toBe(false);
+    const g1 = await w.run(['gc', '--grace-period=0s']);
+    process.stderr.write(`net-audit: gc with a failing DEL: code ${g1.code}: ${g1.stderr.trim()}\n`);
+    expect(g1.stderr).toContain('cannot delete yet');
+    expect(podDir(uuid)).not.toBe('');
+    fs.rmSync(flag);
+    const g2 = await w.run(['gc', '--grace-period=0s']);
+    expect(g2.code, g2.stderr).toBe(0);
+    expect(podDir(uuid)).toBe('');
+    expect(fs.readFileSync(dels, 'utf8').trim().split('\n')).toContain(uuid);
+    expect(leftovers([uuid])).toEqual([]);
+  });
+
   it.each([
     ['a net given twice', ['--net=default,default']],
     ['an unknown net', ['--net=no-such-net-oc']],
