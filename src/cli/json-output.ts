@@ -62,6 +62,7 @@ export function podJson(st: PodStatus): Record<string, unknown> {
     state: st.state,
     pid: st.pid,
     networks: st.networks.map(networkJson),
+    private_users: st.privateUsers ? { uid_base: st.privateUsers.base, uid_count: st.privateUsers.size } : null,
     app_names: apps.map((a) => a.name),
     apps,
     created_at: time(st.created),

@@ -8,6 +8,7 @@ import { STAGE1_INTERFACE_VERSION, type PodRuntime, type RunOptions, type Stage1
 import { RemoteSession } from './remote-session.js';
 import type { FetchHooks } from './fetch-types.js';
 import { writeHandover } from './handover.js';
+import { allocateUidRange } from './pod/uid-range.js';
 import { createPod, findPod, openPreparedForRun, readPodRuntime } from './pod/pod.js';
 import { loadPodImage, readImageFile, statImageFile, type PodImage } from './pod-images.js';
 import { writePodFiles } from './pod-files.js';
@@ -42,7 +43,7 @@ export interface StartPodOptions extends Flavours {
 export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
   const g = o.globals;
   const spec = parseRunArgs(o.argv, o.kind, (m) => o.hooks.warn(m));
-  if (spec.pod.privateUsers) throw new UsageError('--private-users is not supported yet');
+  if (spec.pod.privateUsers && spec.pod.stage1 === 'fly') throw new UsageError('--private-users: the fly flavour runs apps with the caller\'s own ids, without a user namespace');
   if (o.kind === 'run' && !o.inheritedLock) throw new CapsuleError('handover', 'run must be started through bin/capsule (no pod lock descriptor was passed)');
   if (spec.pod.mdsRegister) checkMdsRegister(g.dir, spec.pod.net);
   const store = Store.open(g.dir, true);
@@ -92,6 +93,7 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
       unmaskedPaths: g.insecure.has('paths'),
       ...(grace !== undefined ? { stopGraceMs: grace } : {}),
       ...(ports.length > 0 ? { ports } : {}),
+      ...(spec.pod.privateUsers ? { privateUsers: allocateUidRange(g.dir, pod.uuid) } : {}),
     };
     testPause('pod-images-pinned');
     writePodFiles(pod.dir, store.layout.treeDir, resolved.manifest, runtime);

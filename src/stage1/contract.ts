@@ -123,6 +123,11 @@ export interface PodRuntime {
   stopGraceMs?: number;
   /** `--port` (or the pod manifest's ports), resolved against the apps' image ports. Absent in pods prepared before networking. */
   ports?: PortForward[];
+  /**
+   * --private-users: the pod runs in its own user namespace, host uids base…base+size-1 being
+   * its 0…size-1; the pod's files (app trees, status, logs, empty volumes) are owned shifted.
+   */
+  privateUsers?: { base: number; size: number };
 }
 
 /** A host port forwarded to an app's port (through the CNI portmap plugin). */

@@ -6,6 +6,7 @@ import type { PodRuntime } from '../../stage1/contract.js';
 import { readPodRuntime, type Pod } from './pod.js';
 import { removeLockFile } from './pod-lock.js';
 import { unmountUnder } from './pod-mounts.js';
+import { releasePodUidRanges } from './uid-range.js';
 
 /** The flavour's gc entrypoint for one pod (cgroups, network, leftovers outside the pod dir); handed in by the CLI. */
 export type Stage1Gc = (podDir: string, runtime: PodRuntime) => Promise<void>;
@@ -46,6 +47,8 @@ export async function deletePod(pod: Pod, stage1Gc: Stage1Gc, hooks: DeleteHooks
   } catch (e) {
     hooks.warn(`pod "${pod.uuid}": removing its metadata service registration`, e);
   }
+  // Its user namespace range (--private-users), found by name: runtime.json may never have been written.
+  if (releasePodUidRanges(path.resolve(pod.dir, '../../..'), pod.uuid) > 0) hooks.debug(`pod "${pod.uuid}": uid range given back`);
   const detached = unmountUnder(pod.dir);
   for (const mp of detached) hooks.debug(`detached leftover mount ${mp}`);
   try {

@@ -44,6 +44,8 @@ export interface PodStatus {
   /** The pod's main process: `pid`, or (while running) the only child of `ppid`. Only with `pid: true`. */
   pid: number | null;
   networks: NetInfo[];
+  /** --private-users: the host uids the pod's 0…size-1 are (from runtime.json), else null. */
+  privateUsers: { base: number; size: number } | null;
   manifest: PodManifestView | null;
   apps: AppStatus[];
 }
@@ -133,6 +135,15 @@ function recordedProcessGone(dir: string): boolean {
   return false;
 }
 
+function readPrivateUsers(dir: string): { base: number; size: number } | null {
+  try {
+    const r = (JSON.parse(fs.readFileSync(path.join(dir, POD_FILES.runtime), 'utf8')) as { privateUsers?: { base?: unknown; size?: unknown } }).privateUsers;
+    return r && typeof r.base === 'number' && typeof r.size === 'number' ? { base: r.base, size: r.size } : null;
+  } catch {
+    return null;
+  }
+}
+
 function readStatus(uuid: string, podDir: PodDir, dir: string, locked: boolean | null, withPid: boolean): PodStatus {
   const isLocked = locked ?? processAlive(dir);
   const state = stateName(podDir, isLocked);
@@ -148,6 +159,7 @@ function readStatus(uuid: string, podDir: PodDir, dir: string, locked: boolean |
     gcMarked: podDir === 'exited-garbage' ? (fs.statSync(dir, { throwIfNoEntry: false })?.ctimeMs ?? null) : null,
     pid: withPid ? podPid(dir, state === 'running') : null,
     networks: readNets(dir),
+    privateUsers: readPrivateUsers(dir),
     manifest,
     apps: readApps(dir, manifest),
   };

@@ -134,7 +134,7 @@ export const RUN_FLAGS: Readonly<Record<string, RunFlagDef>> = {
   '--set-env-file': { scope: 'pod', kind: 'value', value: 'FILE', help: 'environment variables for every app from FILE (NAME=VALUE lines; # and ; start comments)', set: (st, v) => void st.pod.setEnvFiles.push(v) },
   '--inherit-env': { scope: 'pod', kind: 'bool', help: "apps inherit capsule's environment (never over the image's own variables)", set: (st, v, f) => void (st.pod.inheritEnv = bool(v, f)) },
   '--pod-manifest': { scope: 'pod', kind: 'value', value: 'FILE', help: 'run the pod this pod manifest describes (its images by ID, from the store); no IMAGE arguments', set: (st, v) => void (st.pod.podManifest = v) },
-  '--private-users': { scope: 'pod', kind: 'bool', help: 'run the pod in a user namespace with a private UID range (needs --no-overlay)', set: (st, v, f) => void (st.pod.privateUsers = bool(v, f)) },
+  '--private-users': { scope: 'pod', kind: 'bool', help: 'run the pod in a user namespace with its own 64 Ki UID range, its files chown-shifted (needs --no-overlay; not with fly)', set: (st, v, f) => void (st.pod.privateUsers = bool(v, f)) },
   '--no-overlay': { scope: 'pod', kind: 'bool', help: "give each app a copy of its image's tree instead of an overlayfs mount", set: (st, v, f) => void (st.pod.noOverlay = bool(v, f)) },
   '--pull-policy': {
     scope: 'pod',

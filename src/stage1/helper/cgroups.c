@@ -11,10 +11,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/*
+ * --private-users: the pod's root (host uid OWNER) must move its apps into their cgroups, so
+ * it gets cgroup.procs and tasks (v1) of the cgroup, nothing else: limits stay root's.
+ */
+static void delegate_procs(const char *dir, const char *owner) {
+  uid_t uid = (uid_t)strtoul(owner, NULL, 10);
+  static const char *const files[] = { "cgroup.procs", "tasks" };
+  for (size_t i = 0; i < 2; i++) {
+    char *f = path_join(dir, files[i]);
+    if (lchown(f, uid, (gid_t)uid) < 0 && errno != ENOENT) die_errno(errno, "cgroup-mkdir %s: chown %s to %s", dir, files[i], owner);
+    free(f);
+  }
+}
+
 void cgroup_host_op(const struct host_op *op) {
   switch (op->type) {
   case HOP_CG_MKDIR:
     if (mkdir_p(op->a, 0755) < 0) die_errno(errno, "cgroup-mkdir %s", op->a);
+    if (op->b) delegate_procs(op->a, op->b);
     break;
   case HOP_CG_WRITE:
     if (write_existing_file(op->a, op->b) < 0) die_errno(errno, "cgroup-write %s (%s)", op->a, op->b);

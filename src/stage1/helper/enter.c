@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /*
@@ -49,6 +51,26 @@ static void join_cgroups_of(long long pid) {
   fclose(f);
 }
 
+/*
+ * A pod with --private-users has its own user namespace: join it first, so that the other
+ * namespaces (owned by it) are joined with its capabilities and the command's uids are the pod's.
+ */
+static void join_user_ns_of(long long pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%lld/ns/user", pid);
+  struct stat theirs, ours;
+  if (stat(path, &theirs) < 0) die_errno(errno, "stat %s", path);
+  if (stat("/proc/self/ns/user", &ours) < 0) die_errno(errno, "stat /proc/self/ns/user");
+  if (theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev) return;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die_errno(errno, "open %s", path);
+  if (setns(fd, CLONE_NEWUSER) < 0) die_errno(errno, "join the user namespace of %lld", pid);
+  close(fd);
+  /* Become its root: the host's uid 0 has no id in it (mounts would fail with EOVERFLOW). */
+  if (setgroups(0, NULL) < 0) die_errno(errno, "setgroups in the user namespace of %lld", pid);
+  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die_errno(errno, "become root in the user namespace of %lld", pid);
+}
+
 int cmd_enter(int argc, char **argv) {
   bool tty = argc > 5 && !strcmp(argv[5], "--tty");
   int dd = tty ? 6 : 5;
@@ -76,6 +98,7 @@ int cmd_enter(int argc, char **argv) {
   snprintf(rootpath, sizeof rootpath, "/proc/%lld/root", pid);
   int rootfd = open(rootpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) die_errno(errno, "open %s", rootpath);
+  join_user_ns_of(pid);
   for (size_t i = 0; i < 5; i++) {
     if (setns(fds[i], nss[i].type) < 0) die_errno(errno, "join the %s namespace of %lld", nss[i].name, pid);
     close(fds[i]);

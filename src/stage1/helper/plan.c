@@ -11,6 +11,7 @@ struct parser {
   struct app *app;        /* current section, or NULL before the first `app` */
   struct host_op *pending; /* last overlay/bind/cgroup-write op waiting for its companion key */
   const char *expect;      /* the key that must come next, or NULL */
+  const char *cg_owner;    /* cgroup-owner: the uid later cgroup-mkdir dirs are delegated to */
 };
 
 static noreturn void bad(struct parser *ps, const char *key, const char *why) {
@@ -190,7 +191,10 @@ static void entry(struct parser *ps, const char *key, const char *val) {
     bind_opts(ps, key, val, pending);
     ps->pending = NULL;
   } else if (!strcmp(key, "host-tmpfs")) new_op(p, HOP_TMPFS, val);
-  else if (!strcmp(key, "cgroup-mkdir")) new_op(p, HOP_CG_MKDIR, val);
+  else if (!strcmp(key, "cgroup-owner")) {
+    num(ps, key, val, 1, 4294967294LL);
+    ps->cg_owner = val;
+  } else if (!strcmp(key, "cgroup-mkdir")) new_op(p, HOP_CG_MKDIR, val)->b = ps->cg_owner;
   else if (!strcmp(key, "cgroup-write")) {
     ps->pending = new_op(p, HOP_CG_WRITE, val);
     ps->expect = "cgroup-value";

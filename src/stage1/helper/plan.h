@@ -9,7 +9,7 @@ enum host_op_type {
   HOP_TMPFS,     /* host-tmpfs PATH */
   HOP_OVERLAY,   /* overlay OPTIONS + overlay-target PATH */
   HOP_BIND,      /* bind SRC + bind-target DST [+ bind-opts rec,ro] */
-  HOP_CG_MKDIR,  /* cgroup-mkdir PATH */
+  HOP_CG_MKDIR,  /* cgroup-mkdir PATH (b: the cgroup-owner uid in effect, or NULL) */
   HOP_CG_WRITE,  /* cgroup-write PATH + cgroup-value V */
   HOP_CG_JOIN,   /* cgroup-join DIR */
 };

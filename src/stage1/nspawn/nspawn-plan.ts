@@ -88,6 +88,8 @@ export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: N
       hostPlan.push(['bind', path.join(podDir, POD_FILES.appRootfs(a.name))], ['bind-target', target], ['bind-opts', 'rec']);
     }
   }
+  // The pod's root (host uid base) moves its apps into their cgroups.
+  if (pod.privateUsers) hostPlan.push(['cgroup-owner', String(pod.privateUsers.base)]);
   for (const d of cg.mkdirs) hostPlan.push(['cgroup-mkdir', d]);
   for (const w of cg.writes) hostPlan.push(['cgroup-write', w.path], ['cgroup-value', w.value]);
   for (const j of cg.join) hostPlan.push(['cgroup-join', j]);
@@ -113,6 +115,9 @@ export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: N
   // would echo the input and lose the app's output (podman's `run -i` passes it through): the
   // container gets nspawn's stdin as it is and the init gives it to the app (app-stdin).
   const tty = o.interactive === true && host.stdinTty;
+  // The tree is already chown-shifted by the flavour (no idmapped mounts: nspawn 252 cannot idmap
+  // a root with the apps' mounts beneath it).
+  if (pod.privateUsers) args.push(`--private-users=${pod.privateUsers.base}:${pod.privateUsers.size}`, '--private-users-ownership=off');
   args.push(tty ? '--console=interactive' : '--console=pipe');
   if (e.env.NOTIFY_SOCKET) args.push('--notify-ready=yes');
   if (net.kind === 'none') args.push('--private-network');

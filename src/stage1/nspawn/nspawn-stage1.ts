@@ -5,6 +5,7 @@ import { CapsuleError } from '../../errors/capsule-error.js';
 import { detectCgroupHost, removeCgroupTrees } from '../common/cgroup-host.js';
 import { cgroupDelegationProblem } from '../common/cgroups.js';
 import { writeEtcFiles } from '../common/etc-files.js';
+import { shiftOwners } from '../../sys/shift-owners.js';
 import { encodePlan } from '../common/plan-file.js';
 import { podInitPid, readPodPid, signal } from '../common/pod-process.js';
 import { POD_FILES, STAGE1_INTERFACE_VERSION, type Handover, type PodRuntime, type RunOptions, type Stage1, type Stage1Env } from '../contract.js';
@@ -35,6 +36,12 @@ function appRootsForEtc(e: Stage1Env, pod: PodRuntime, app: PodRuntime['apps'][n
   if (pod.overlay) return { target: path.join(e.podDir, POD_FILES.appUpper(app.name)), image: path.join(e.treeDir, app.image.treeId, 'rootfs') };
   const copy = path.join(e.podDir, POD_FILES.appRootfs(app.name));
   return { target: copy, image: copy };
+}
+
+/** --private-users: what the pod's root writes or owns, chown-shifted into its range (idempotent). */
+function shiftPodOwners(podDir: string, pod: PodRuntime, r: { base: number; size: number }): void {
+  const dirs = [POD_FILES.stage1Root, POD_FILES.statusDir, POD_FILES.logsDir, ...pod.apps.map((a) => POD_FILES.appRootfs(a.name)), ...pod.volumes.filter((v) => v.kind === 'empty').map((v) => POD_FILES.volume(v.name))];
+  for (const d of dirs) shiftOwners(path.join(podDir, d), r.base, r.size);
 }
 
 /** systemd-nspawn (the default flavour): one container per pod, the helper as its init. */
@@ -128,6 +135,7 @@ function writeRun(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: NspawnHost
       const r = appRootsForEtc(e, pod, a);
       writeEtcFiles(r.target, r.image, hostname, etc);
     }
+    if (pod.privateUsers) shiftPodOwners(e.podDir, pod, pod.privateUsers);
     fs.writeFileSync(path.join(e.podDir, CGROUPS_FILE), JSON.stringify(plan.cgroups));
     fs.writeFileSync(path.join(e.podDir, 'stage1/pod-plan'), encodePlan(plan.podPlan));
     fs.writeFileSync(path.join(e.podDir, POD_FILES.plan), encodePlan(plan.hostPlan));

@@ -90,6 +90,19 @@ describe('planNspawn', () => {
     expect(keys(planNspawn(env(), pod([app()]), { uuid: UUID, net: 'none' }, { cgroups: v1, systemd: false, stdinTty: false }, { kind: 'none' }).hostPlan, 'exec-arg')).toContain('--private-network');
   });
 
+  it('--private-users: nspawn gets the pod\'s range with ownership off (the tree is shifted), the cgroups their owner', () => {
+    const p = planNspawn(env(), pod([app()], { overlay: false, privateUsers: { base: 0x20000000, size: 65536 } }), { uuid: UUID }, { cgroups: v1, systemd: false, stdinTty: false });
+    const argv = keys(p.hostPlan, 'exec-arg');
+    expect(argv).toContain(`--private-users=${0x20000000}:65536`);
+    expect(argv).toContain('--private-users-ownership=off');
+    const owner = p.hostPlan.findIndex(([k]) => k === 'cgroup-owner');
+    expect(p.hostPlan[owner]).toEqual(['cgroup-owner', String(0x20000000)]);
+    expect(p.hostPlan.findIndex(([k]) => k === 'cgroup-mkdir')).toBeGreaterThan(owner);
+    const plain = planNspawn(env(), pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false, stdinTty: false });
+    expect(keys(plain.hostPlan, 'cgroup-owner')).toEqual([]);
+    expect(keys(plain.hostPlan, 'exec-arg').some((a) => a.startsWith('--private-users'))).toBe(false);
+  });
+
   it('reports readiness itself unless an app announces notify support', () => {
     const plain = planNspawn(env({ NOTIFY_SOCKET: '/run/n' }), pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false, stdinTty: false });
     expect(keys(plain.podPlan, 'notify')).toEqual(['1']);
