@@ -7,7 +7,7 @@ import { makePodWorld, podSkipReason, probeFacts, waitFor, type PodWorld } from 
 const skip = podSkipReason();
 if (skip) process.stderr.write(`skipping run-private-users tests: ${skip}\n`);
 
-const UNS = ['--private-users', '--no-overlay'];
+const UNS = ['--private-users', '--no-overlay', '--net=none'];
 
 describe.skipIf(skip !== null)('capsule run --private-users (user namespace, chown-shifted tree)', () => {
   let w: PodWorld;
@@ -92,6 +92,24 @@ describe.skipIf(skip !== null)('capsule run --private-users (user namespace, cho
     }
   }, 90_000);
 
+  it('prepare reserves a range that rm gives back; run-prepared on a CNI net is refused and leaves it prepared', async () => {
+    const r = await w.run(['prepare', '--quiet', '--private-users', '--no-overlay', w.probe]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const uuid = r.stdout.trim();
+    const rp = await w.run(['run-prepared', uuid]);
+    expect(rp.code).toBe(254);
+    expect(errorLines(rp)).toEqual(["run-prepared: --private-users: not yet on a CNI network (--net=default): the pod's network namespace is made before its user namespace and cannot be joined from it; use --net=none or --net=host"]);
+    const holders = (): string[] => {
+      const d = path.join(w.dir, 'uid-ranges');
+      return fs.existsSync(d) ? fs.readdirSync(d).filter((n) => fs.readFileSync(path.join(d, n), 'utf8').trim() === uuid) : [];
+    };
+    expect(w.pods().filter((p) => p.endsWith(uuid)).map((p) => path.basename(path.dirname(p)))).toEqual(['prepared']);
+    expect(holders()).toEqual([String((await uidBase(uuid)).uid_base)]);
+    expect((await w.run(['rm', uuid])).code).toBe(0);
+    expect(holders()).toEqual([]);
+  });
+
   it('refuses what it cannot do, before anything is created', async () => {
     const before = w.pods().length;
     let r = await w.run(['run', '--private-users', w.probe]);
@@ -100,6 +118,9 @@ describe.skipIf(skip !== null)('capsule run --private-users (user namespace, cho
     r = await w.run(['run', ...UNS, '--stage1=fly', w.probe]);
     expect(r.code).toBe(254);
     expect(errorLines(r)).toEqual(["run: --private-users: the fly flavour runs apps with the caller's own ids, without a user namespace"]);
+    r = await w.run(['run', '--private-users', '--no-overlay', w.probe]);
+    expect(r.code).toBe(254);
+    expect(errorLines(r)).toEqual(["run: --private-users: not yet on a CNI network (--net=default): the pod's network namespace is made before its user namespace and cannot be joined from it; use --net=none or --net=host"]);
     expect(w.pods().length).toBe(before);
   });
 });

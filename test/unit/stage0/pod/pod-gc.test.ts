@@ -129,6 +129,19 @@ describe('gc', () => {
     expect(fs.existsSync(lockFileOf(runtimeDir, orphan))).toBe(false);
   });
 
+  it('an aborted prepare that had reserved a uid range but never wrote runtime.json gives the range back; another pod keeps its own', async () => {
+    const aborted = fakePod(dataDir, 'prepare', { noRuntime: true }).uuid;
+    const other = fakePod(dataDir, 'prepared').uuid;
+    const ranges = path.join(dataDir, 'uid-ranges');
+    fs.mkdirSync(ranges, { recursive: true });
+    fs.writeFileSync(path.join(ranges, String(0x20000000)), `${aborted}\n`);
+    fs.writeFileSync(path.join(ranges, String(0x20010000)), `${other}\n`);
+    const r = recorder();
+    await gcPods({ dataDir, runtimeDir, gracePeriodMs: 0, expirePreparedMs: 86_400_000, markOnly: false, stage1Gc: r.stage1Gc }, r.hooks);
+    expect(where(aborted)).toEqual([]);
+    expect(fs.readdirSync(ranges)).toEqual([String(0x20010000)]);
+  });
+
   it('refuses to delete a pod with something still mounted inside (mountinfo parsing)', () => {
     const info = [
       '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',
