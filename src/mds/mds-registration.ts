@@ -15,7 +15,7 @@ export interface MdsRegistration {
   token: string;
   /** The pod's HMAC-SHA512 key, base64; never given to the pod. */
   hmacKey: string;
-  /** The pod's addresses on its networks: a request from one of them is the pod's. */
+  /** The pod's addresses on its networks (net-info.json): its token is only accepted from these. */
   addresses: string[];
   /** The reified pod manifest (the pod's `pod` file). */
   podManifest: Record<string, unknown>;
@@ -30,5 +30,4 @@ export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 export interface MdsLookup {
   byToken(token: string): MdsRegistration | null;
   byUuid(uuid: string): MdsRegistration | null;
-  byAddress(address: string): MdsRegistration | null;
 }

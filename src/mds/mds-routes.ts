@@ -49,14 +49,18 @@ const header = (h: MdsRequest['headers'], name: string): string | undefined => {
 };
 
 /**
- * The caller's pod: by the token in the path when there is one (the path must then start with
- * it), else by the source address. Nothing the caller says about itself (UUIDs, app names,
- * headers) identifies it.
+ * The caller's pod: by the token in the path (AC_METADATA_URL's), and the request must come from
+ * one of that pod's addresses when its registration lists them (a token copied out of the pod is
+ * of no use elsewhere). An address alone identifies nobody: host-local IPAM gives an exited pod's
+ * address to the next pod before gc removes the old registration. Nothing the caller says about
+ * itself (UUIDs, app names, headers) identifies it.
  */
 function identify(segments: string[], req: MdsRequest, lookup: MdsLookup): { reg: MdsRegistration | null; rest: string[] } {
   const [first = '', ...rest] = segments;
-  if (first !== 'acMetadata') return { reg: TOKEN_RE.test(first) ? lookup.byToken(first) : null, rest };
-  return { reg: lookup.byAddress(req.remoteAddress), rest: segments };
+  if (first === 'acMetadata') return { reg: null, rest: segments };
+  const reg = TOKEN_RE.test(first) ? lookup.byToken(first) : null;
+  if (reg && reg.addresses.length > 0 && !reg.addresses.includes(req.remoteAddress)) return { reg: null, rest };
+  return { reg, rest };
 }
 
 /** The whole metadata API. Pure but for `lookup`. */

@@ -72,20 +72,6 @@ export function diskLookup(root: string): MdsLookup {
       const reg = readRegistration(root, uuid);
       return reg && reg.token === token ? reg : null;
     },
-    byAddress(address) {
-      let names: string[];
-      try {
-        names = fs.readdirSync(path.join(root, 'pods'));
-      } catch {
-        return null;
-      }
-      for (const n of names) {
-        if (!n.endsWith('.json')) continue;
-        const reg = readRegistration(root, n.slice(0, -5));
-        if (reg?.addresses.includes(address)) return reg;
-      }
-      return null;
-    },
   };
 }
 

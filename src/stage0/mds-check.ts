@@ -7,6 +7,7 @@ import { mdsRoot, runningService, type ServiceInfo } from '../mds/mds-store.js';
  * on (not none, not the host's, where addresses identify nobody).
  */
 export function checkMdsRegister(dataDir: string, net: string | undefined, alive?: (pid: number) => boolean): ServiceInfo {
+  // A service pid of our own data dir's service.json, so a stale file (service killed) is "not running".
   const service = runningService(mdsRoot(dataDir), alive);
   if (!service) {
     throw new CapsuleError('mds-not-running', "--mds-register: no metadata service is running; start 'capsule metadata-service' (or its systemd socket unit, docs/metadata-service.md) first");
@@ -15,5 +16,5 @@ export function checkMdsRegister(dataDir: string, net: string | undefined, alive
   if (n === 'none' || n === 'host') {
     throw new CapsuleError('mds-net', `--mds-register: the pod must be on a CNI network the metadata service can see it on (--net=default), not --net=${n}`);
   }
-  throw new CapsuleError('not-yet', '--mds-register: not yet: registering a pod with the metadata service is not implemented (the service itself runs; see docs/metadata-service.md)');
+  return service;
 }

@@ -19,6 +19,7 @@ import { parseRunArgs } from './run-args/parse-run-args.js';
 import { parsePodManifest, resolvePod, resolvePodManifest } from './run-args/resolve-pod.js';
 import { stopGraceMs } from './run-args/stop-grace.js';
 import { checkMdsRegister } from './mds-check.js';
+import { recordMdsAddresses, registerPod } from './mds-register.js';
 
 /** The flavours, handed in by the CLI (stage0 never imports one). */
 export interface Flavours {
@@ -46,7 +47,8 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
   if (spec.pod.privateUsers && spec.pod.stage1 === 'fly') throw new UsageError('--private-users: the fly flavour runs apps with the caller\'s own ids, without a user namespace');
   if (o.kind === 'run' && spec.pod.privateUsers) checkPrivateUsersNet(spec.pod.net);
   if (o.kind === 'run' && !o.inheritedLock) throw new CapsuleError('handover', 'run must be started through bin/capsule (no pod lock descriptor was passed)');
-  if (spec.pod.mdsRegister) checkMdsRegister(g.dir, spec.pod.net);
+  // prepare has no --net: the net is run-prepared's, checked there again.
+  const mdsService = spec.pod.mdsRegister ? checkMdsRegister(g.dir, o.kind === 'run' ? spec.pod.net : undefined) : undefined;
   const store = Store.open(g.dir, true);
   const remote = new RemoteSession(g, o.hooks);
   // Held until the pod's runtime.json names its trees (src/store/pins.ts).
@@ -97,6 +99,8 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
       ...(spec.pod.privateUsers ? { privateUsers: allocateUidRange(g.dir, pod.uuid) } : {}),
     };
     testPause('pod-images-pinned');
+    // Registered while we hold the pod's lock (gc removes the registration with the pod).
+    if (mdsService) runtime.mds = registerPod(g.dir, mdsService, pod.uuid, resolved.manifest, resolved.apps, images);
     writePodFiles(pod.dir, store.layout.treeDir, resolved.manifest, runtime);
     if (o.kind === 'prepare') {
       pod.toPrepared();
@@ -105,6 +109,7 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
     }
     pod.toRun();
     const h = await o.stage1For(flavour).run(o.stage1Env(g, pod.dir, o.env), runtime, { ...run, uuid: pod.uuid });
+    if (runtime.mds) recordMdsAddresses(g.dir, pod.uuid, pod.dir);
     writeHandover(h, o.env);
     return { uuid: pod.uuid };
   } finally {
@@ -147,6 +152,8 @@ export interface RunPreparedOptions extends Flavours {
   env: NodeJS.ProcessEnv;
   inheritedLock: { fd: number; pendingPath: string } | undefined;
   opts: Omit<RunOptions, 'uuid'>;
+  /** run-prepared --mds-register: the pod must have been prepared with it (its registration is made then). */
+  mdsRegister?: boolean;
 }
 
 /** `run-prepared`: takes the prepared pod (one winner when racing), moves it to run/, hands over. */
@@ -157,12 +164,15 @@ export async function runPrepared(o: RunPreparedOptions): Promise<void> {
   if (found.state === 'prepared') {
     const r = checkedRuntime(found.dir);
     if (r.privateUsers) checkPrivateUsersNet(o.opts.net);
+    if (o.mdsRegister === true && !r.mds) throw new UsageError('--mds-register: the pod was prepared without it; register it at prepare (prepare --mds-register)');
+    if (r.mds) checkMdsRegister(o.globals.dir, o.opts.net);
     if (o.opts.interactive && r.apps.length > 1) throw new UsageError('interactive option only supports pods with one app');
     o.stage1For(r.flavour).check({ uuid: found.uuid, ...o.opts }, r.apps.length, (r.ports ?? []).length > 0, o.stage1Env(o.globals, found.dir, o.env).net);
   }
   const pod = await openPreparedForRun({ dataDir: o.globals.dir, runtimeDir: o.runtimeDir, uuidArg: found.uuid, inheritedLock: o.inheritedLock });
   const runtime = checkedRuntime(pod.dir);
   const h = await o.stage1For(runtime.flavour).run(o.stage1Env(o.globals, pod.dir, o.env), runtime, { uuid: pod.uuid, ...o.opts });
+  if (runtime.mds) recordMdsAddresses(o.globals.dir, pod.uuid, pod.dir);
   writeHandover(h, o.env);
 }
 

@@ -128,6 +128,11 @@ export interface PodRuntime {
    * its 0…size-1; the pod's files (app trees, status, logs, empty volumes) are owned shifted.
    */
   privateUsers?: { base: number; size: number };
+  /**
+   * --mds-register: the pod is registered with the metadata service listening on `port`; stage1
+   * gives every app AC_METADATA_URL=http://<host side of the pod's first net>:<port>/<token>.
+   */
+  mds?: { port: number; token: string };
 }
 
 /** A host port forwarded to an app's port (through the CNI portmap plugin). */

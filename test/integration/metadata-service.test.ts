@@ -106,8 +106,12 @@ describe.skipIf(skip !== null)('capsule metadata-service', () => {
     expect(JSON.parse(ann.body)).toEqual([{ name: 'lorem', value: 'from-pod' }, { name: 'authors', value: 'me' }]);
   });
 
-  it('identifies a caller by its source address on the pod network when the URL has no token', async () => {
-    expect((await request(port, '/acMetadata/v1/pod/uuid')).body).toBe(B.uuid);
+  it('takes a token only from the pod\'s own addresses; an address without a token identifies nobody', async () => {
+    expect((await request(port, `/${B.token}/acMetadata/v1/pod/uuid`)).body).toBe(B.uuid);
+    const far = registration('dddddddd-4444-4444-8444-444444444444', { addresses: ['172.16.28.250'] });
+    saveRegistration(root, far);
+    expect((await request(port, `/${far.token}/acMetadata/v1/pod/uuid`)).status).toBe(403);
+    expect((await request(port, '/acMetadata/v1/pod/uuid')).status).toBe(403);
   });
 
   it('refuses requests without Metadata-Flavor, unknown tokens, and data of an app of another pod', async () => {
@@ -163,9 +167,8 @@ describe.skipIf(skip !== null)('capsule metadata-service', () => {
     let r = await w.run(['run', '--mds-register', '--net=host', w.probe]);
     expect(r.code).toBe(254);
     expect(errorLines(r)).toEqual(['run: --mds-register: the pod must be on a CNI network the metadata service can see it on (--net=default), not --net=host']);
-    r = await w.run(['prepare', '--mds-register', w.probe]);
-    expect(r.code).toBe(254);
-    expect(errorLines(r)).toEqual(['prepare: --mds-register: not yet: registering a pod with the metadata service is not implemented (the service itself runs; see docs/metadata-service.md)']);
+    r = await w.run(['run', '--mds-register', '--net=none', w.probe]);
+    expect(errorLines(r)).toEqual(['run: --mds-register: the pod must be on a CNI network the metadata service can see it on (--net=default), not --net=none']);
     await stop(service);
     r = await w.run(['run', '--mds-register', '--net=default', w.probe]);
     expect(r.code).toBe(254);
@@ -173,6 +176,82 @@ describe.skipIf(skip !== null)('capsule metadata-service', () => {
     expect(w.pods().length).toBe(before);
     service = await start();
   });
+
+  it('a registered pod on the default net reads every endpoint with AC_METADATA_URL, signs and verifies; others get errors; rm removes it', async () => {
+    const script = [
+      'H="Metadata-Flavor: AppContainer"; U="$AC_METADATA_URL/acMetadata/v1"',
+      'echo "url=$AC_METADATA_URL"',
+      'for p in pod/uuid pod/manifest pod/annotations apps/busybox/image/id apps/busybox/image/manifest apps/busybox/annotations; do echo "== $p"; wget -q -O - --header "$H" "$U/$p"; echo; done',
+      'sig=$(wget -q -O - --header "$H" --post-data "content=hello" "$U/pod/hmac/sign")',
+      'enc=$(echo "$sig" | sed "s/+/%2B/g; s#/#%2F#g; s/=/%3D/g")',
+      'uuid=$(wget -q -O - --header "$H" "$U/pod/uuid")',
+      'wget -q -O /dev/null --header "$H" --post-data "content=hello&uuid=$uuid&signature=$enc" "$U/pod/hmac/verify" && echo verify=ok',
+      'wget -q -O /dev/null --header "$H" --post-data "content=other&uuid=$uuid&signature=$enc" "$U/pod/hmac/verify" || echo verify=refused',
+      'wget -q -O /dev/null "$U/pod/uuid" || echo noflavor=refused',
+      'wget -q -O /dev/null --header "$H" "${AC_METADATA_URL%/*}/acMetadata/v1/pod/uuid" || echo notoken=refused',
+    ].join('\n');
+    const uuidFile = path.join(w.base, 'mds-pod');
+    const r = await w.run(['run', '--uuid-file-save', uuidFile, '--mds-register', w.busybox, '--annotation=team=blue', '--exec=/bin/sh', '--', '-c', script]);
+    // The refusals, in order: a changed content's verify, no Metadata-Flavor, no token.
+    expect(r.stderr.trim().split('\n')).toEqual(['wget: server returned error: HTTP/1.1 403 Forbidden', 'wget: server returned error: HTTP/1.1 400 Bad Request', 'wget: server returned error: HTTP/1.1 403 Forbidden']);
+    expect(r.code).toBe(0);
+    const uuid = fs.readFileSync(uuidFile, 'utf8').trim();
+    const reg = readRegistration(root, uuid);
+    if (!reg) throw new Error('not registered');
+    const out = r.stdout;
+    const section = (p: string): string => out.split(`== ${p}\n`)[1]?.split('\n')[0] ?? '';
+    expect(out).toContain(`url=http://`);
+    expect(out).toMatch(new RegExp(`url=http://[0-9.]+:${port}/${reg.token}\n`));
+    expect(section('pod/uuid')).toBe(uuid);
+    expect(JSON.parse(section('pod/manifest'))).toEqual(JSON.parse(fs.readFileSync(path.join(w.pods().find((p) => p.endsWith(uuid)) ?? '', 'pod'), 'utf8')));
+    expect(JSON.parse(section('pod/annotations'))).toEqual(reg.podManifest.annotations ?? []);
+    expect(section('apps/busybox/image/id')).toBe(reg.apps.busybox?.imageId);
+    expect(JSON.parse(section('apps/busybox/image/manifest'))).toMatchObject({ acKind: 'ImageManifest' });
+    expect(JSON.parse(section('apps/busybox/annotations'))).toContainEqual({ name: 'team', value: 'blue' });
+    for (const l of ['verify=ok', 'verify=refused', 'noflavor=refused', 'notoken=refused']) expect(out).toContain(`${l}\n`);
+    expect(reg.addresses.length).toBe(1);
+    // From anywhere but the pod's address (here the host), its token is refused.
+    expect((await request(port, `/${reg.token}/acMetadata/v1/pod/uuid`)).status).toBe(403);
+
+    // An unregistered pod gets no AC_METADATA_URL and is refused, with the first pod's URL too.
+    const url = /url=(\S+)/.exec(out)?.[1] ?? '';
+    const u2 = path.join(w.base, 'mds-other');
+    const other = await w.run(['run', '--uuid-file-save', u2, w.busybox, `--set-env=OTHER=${url}`, '--exec=/bin/sh', '--', '-c', 'echo "mine=${AC_METADATA_URL:-unset}"; wget -q -O - --header "Metadata-Flavor: AppContainer" "$OTHER/acMetadata/v1/pod/manifest" || echo other=refused; wget -q -O - --header "Metadata-Flavor: AppContainer" "${OTHER%/*}/acMetadata/v1/pod/uuid" || echo bare=refused']);
+    expect(other.code).toBe(0);
+    expect(other.stderr.trim().split('\n')).toEqual(['wget: server returned error: HTTP/1.1 403 Forbidden', 'wget: server returned error: HTTP/1.1 403 Forbidden']);
+    expect(other.stdout).toBe('mine=unset\nother=refused\nbare=refused\n');
+    expect(other.stdout).not.toContain('PodManifest');
+
+    // A restart of the service keeps the registration (on disk); rm removes it.
+    await stop(service);
+    service = await start();
+    expect(readRegistration(root, uuid)).toEqual(reg);
+    expect((await w.run(['rm', uuid])).code).toBe(0);
+    expect(readRegistration(root, uuid)).toBeNull();
+    expect(fs.existsSync(path.join(root, 'tokens', reg.token))).toBe(false);
+    await w.run(['rm', fs.readFileSync(u2, 'utf8').trim()]);
+  }, 90_000);
+
+  it('prepare --mds-register, then run-prepared on default-restricted: the app reaches the service; gc removes the registration; a pod prepared without it is refused at run-prepared', async () => {
+    const p = await w.run(['prepare', '--quiet', '--mds-register', w.busybox, '--exec=/bin/sh', '--', '-c', 'wget -q -O - --header "Metadata-Flavor: AppContainer" "$AC_METADATA_URL/acMetadata/v1/pod/uuid"']);
+    expect(p.stderr).toBe('');
+    const uuid = p.stdout.trim();
+    const reg = readRegistration(root, uuid);
+    expect(reg?.addresses).toEqual([]);
+    const r = await w.run(['run-prepared', '--net=default-restricted', uuid]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(uuid);
+    expect(readRegistration(root, uuid)?.addresses).toHaveLength(1);
+    expect((await w.run(['gc', '--grace-period=0s'])).code).toBe(0);
+    expect(readRegistration(root, uuid)).toBeNull();
+
+    const plain = (await w.run(['prepare', '--quiet', w.probe])).stdout.trim();
+    const refused = await w.run(['run-prepared', '--mds-register', plain]);
+    expect(refused.code).toBe(254);
+    expect(errorLines(refused)).toEqual(['run-prepared: --mds-register: the pod was prepared without it; register it at prepare (prepare --mds-register)']);
+    expect(w.pods().filter((d) => d.endsWith(plain)).map((d) => path.basename(path.dirname(d)))).toEqual(['prepared']);
+    await w.run(['rm', plain]);
+  }, 90_000);
 
   it('removing a pod (rm, as gc does) removes its registration', async () => {
     const p = await w.run(['prepare', w.probe]);

@@ -62,14 +62,10 @@ export function registerRun(program: Command, io: Io): void {
     .option('--hostname <name>', 'pod hostname (default capsule-<uuid>)')
     .option('--interactive', 'run the pod interactively')
     .option('--ipc <mode>', 'IPC namespace: auto, private or parent')
-    .option('--mds-register', 'register with the metadata service (not yet: refused until CNI networking lands)')
+    .option('--mds-register', 'the pod is registered with the metadata service (it must have been prepared with --mds-register; checks the service runs and the net is a CNI one)')
     .action(async (uuid: string, flags: { net?: string | boolean; hostname?: string; interactive?: boolean; ipc?: string; mdsRegister?: boolean; dns: string[]; dnsSearch: string[]; dnsOpt: string[]; dnsDomain?: string; hostsEntry: string[] }, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       requireRoot();
-      if (flags.mdsRegister === true) {
-        const { checkMdsRegister } = await import('../../stage0/mds-check.js');
-        checkMdsRegister(ctx.globals.dir, typeof flags.net === 'string' ? flags.net : flags.net === true ? 'default' : undefined);
-      }
       if (flags.ipc !== undefined && !['auto', 'private', 'parent'].includes(flags.ipc)) throw new UsageError(`invalid value ${JSON.stringify(flags.ipc)} for --ipc (auto, private or parent)`);
       const { dnsOptions, hostsOptions } = await import('../../stage0/run-args/net-flags.js');
       const dns = dnsOptions({ dns: flags.dns, dnsSearch: flags.dnsSearch, dnsOpt: flags.dnsOpt, ...(flags.dnsDomain !== undefined ? { dnsDomain: flags.dnsDomain } : {}) });
@@ -84,6 +80,7 @@ export function registerRun(program: Command, io: Io): void {
         inheritedLock: inheritedLock(),
         stage1For,
         stage1Env,
+        ...(flags.mdsRegister === true ? { mdsRegister: true } : {}),
         opts: {
           ...(flags.net !== undefined ? { net: flags.net === true ? 'default' : String(flags.net) } : {}),
           dns,

@@ -198,7 +198,7 @@ export const RUN_FLAGS: Readonly<Record<string, RunFlagDef>> = {
   '--mds-register': {
     scope: 'pod',
     kind: 'bool',
-    help: "register the pod with the metadata service (needs 'capsule metadata-service' running and a CNI network; not yet: refused until registration is implemented)",
+    help: "register the pod with the metadata service; its apps get AC_METADATA_URL (needs 'capsule metadata-service' running and a CNI network)",
     set: (st, v, f) => void (st.pod.mdsRegister = bool(v, f)),
   },
 

@@ -23,6 +23,18 @@ const readHostFile = (p: string): string | null => {
 
 const CGROUPS_FILE = 'stage1/cgroups.json';
 
+/**
+ * A registered pod's apps get AC_METADATA_URL (appc ace.md), pointing at the host side of its
+ * first net (the gateway), where the metadata service listens; an app's own value stays.
+ */
+function withMetadataUrl(pod: PodRuntime, net: PodNet): PodRuntime {
+  if (!pod.mds) return pod;
+  const gateway = net.info.find((i) => i.gateway !== '')?.gateway;
+  if (gateway === undefined) throw new CapsuleError('mds-register', '--mds-register: the pod\'s network has no gateway to reach the metadata service on');
+  const url = `http://${gateway.includes(':') ? `[${gateway}]` : gateway}:${pod.mds.port}/${pod.mds.token}`;
+  return { ...pod, apps: pod.apps.map((a) => (a.env.some(([k]) => k === 'AC_METADATA_URL') ? a : { ...a, env: [...a.env, ['AC_METADATA_URL', url] as [string, string]] })) };
+}
+
 function writableDir(dir: string): boolean {
   try {
     fs.accessSync(dir, fs.constants.W_OK);
@@ -120,7 +132,8 @@ export const nspawnStage1: Stage1 = {
   },
 };
 
-function writeRun(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: NspawnHost, net: PodNet): Handover {
+function writeRun(e: Stage1Env, given: PodRuntime, o: RunOptions, host: NspawnHost, net: PodNet): Handover {
+    const pod = withMetadataUrl(given, net);
     const plan = planNspawn(e, pod, o, host, net.kind === 'cni' && net.netns !== undefined && net.teardown ? { kind: 'netns', path: net.netns, netnsDir: path.dirname(net.netns), teardown: net.teardown } : { kind: net.kind === 'cni' ? 'none' : net.kind });
     const hostname = hostnameFor(o);
     const podIp = net.info.find((i) => i.ip !== '')?.ip ?? null;

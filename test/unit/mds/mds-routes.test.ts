@@ -23,10 +23,9 @@ const all = [A, B];
 const lookup: MdsLookup = {
   byToken: (t) => all.find((r) => r.token === t) ?? null,
   byUuid: (u) => all.find((r) => r.uuid === u) ?? null,
-  byAddress: (a) => all.find((r) => r.addresses.includes(a)) ?? null,
 };
 const FLAVOR = { 'metadata-flavor': 'AppContainer' };
-const req = (url: string, o: Partial<MdsRequest> = {}): MdsRequest => ({ method: 'GET', url, headers: FLAVOR, body: '', remoteAddress: '10.9.9.9', ...o });
+const req = (url: string, o: Partial<MdsRequest> = {}): MdsRequest => ({ method: 'GET', url, headers: FLAVOR, body: '', remoteAddress: '10.1.0.2', ...o });
 const call = (url: string, o: Partial<MdsRequest> = {}): ReturnType<typeof handleMds> => handleMds(req(url, o), lookup);
 const v1 = (r: MdsRegistration, p: string): string => `/${r.token}/acMetadata/v1/${p}`;
 
@@ -48,9 +47,10 @@ describe('metadata service routes (appc spec)', () => {
     expect(JSON.parse(call(v1(B, 'pod/annotations')).body)).toEqual([{ name: 'team', value: 'b' }]);
   });
 
-  it('identifies the caller by its source address when the path has no token', () => {
-    expect(call('/acMetadata/v1/pod/uuid', { remoteAddress: '10.1.0.2' }).body).toBe(A.uuid);
-    expect(call('/acMetadata/v1/pod/uuid', { remoteAddress: '10.1.0.3' }).status).toBe(403);
+  it('a token is taken only from the pod\'s own addresses; an address without a token identifies nobody', () => {
+    expect(call(v1(A, 'pod/uuid'), { remoteAddress: '10.1.0.2' }).body).toBe(A.uuid);
+    expect(call(v1(A, 'pod/uuid'), { remoteAddress: '10.1.0.3' }).status).toBe(403);
+    expect(call('/acMetadata/v1/pod/uuid', { remoteAddress: '10.1.0.2' }).status).toBe(403);
   });
 
   it('needs Metadata-Flavor: AppContainer (400)', () => {
