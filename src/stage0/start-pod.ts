@@ -48,6 +48,7 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
   if (o.kind === 'run' && spec.pod.privateUsers) checkPrivateUsersNet(spec.pod.net);
   if (o.kind === 'run' && !o.inheritedLock) throw new CapsuleError('handover', 'run must be started through bin/capsule (no pod lock descriptor was passed)');
   // prepare has no --net: the net is run-prepared's, checked there again.
+  if (spec.pod.mdsRegister && spec.pod.stage1 === 'fly') throw new UsageError('--mds-register: the fly flavour shares the host\'s network, where the metadata service cannot tell the pod from the host');
   const mdsService = spec.pod.mdsRegister ? checkMdsRegister(g.dir, o.kind === 'run' ? spec.pod.net : undefined) : undefined;
   const store = Store.open(g.dir, true);
   const remote = new RemoteSession(g, o.hooks);

@@ -167,6 +167,8 @@ describe.skipIf(skip !== null)('capsule metadata-service', () => {
     let r = await w.run(['run', '--mds-register', '--net=host', w.probe]);
     expect(r.code).toBe(254);
     expect(errorLines(r)).toEqual(['run: --mds-register: the pod must be on a CNI network the metadata service can see it on (--net=default), not --net=host']);
+    r = await w.run(['run', '--mds-register', '--stage1=fly', w.probe]);
+    expect(errorLines(r)).toEqual(["run: --mds-register: the fly flavour shares the host's network, where the metadata service cannot tell the pod from the host"]);
     r = await w.run(['run', '--mds-register', '--net=none', w.probe]);
     expect(errorLines(r)).toEqual(['run: --mds-register: the pod must be on a CNI network the metadata service can see it on (--net=default), not --net=none']);
     await stop(service);
