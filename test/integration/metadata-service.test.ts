@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -253,6 +254,32 @@ describe.skipIf(skip !== null)('capsule metadata-service', () => {
     expect(errorLines(refused)).toEqual(['run-prepared: --mds-register: the pod was prepared without it; register it at prepare (prepare --mds-register)']);
     expect(w.pods().filter((d) => d.endsWith(plain)).map((d) => path.basename(path.dirname(d)))).toEqual(['prepared']);
     await w.run(['rm', plain]);
+  }, 90_000);
+
+  it('a user net from net.d (a bridge): the registered pod reaches the service on its gateway', async () => {
+    const tag = crypto.randomBytes(3).toString('hex');
+    const bridge = `capap-${tag}`;
+    const net = `capsule-ap-mds-${tag}`;
+    const netd = path.join(w.localConfig, 'net.d');
+    fs.mkdirSync(netd, { recursive: true });
+    fs.writeFileSync(path.join(netd, `50-${net}.conflist`), JSON.stringify({ cniVersion: '1.0.0', name: net, plugins: [{ type: 'bridge', bridge, isGateway: true, ipMasq: false, ipam: { type: 'host-local', subnet: `10.253.${(parseInt(tag.slice(0, 2), 16) % 200) + 20}.0/24`, dataDir: path.join(w.base, 'ipam') } }] }));
+    try {
+      const r = await w.run(['run', '--uuid-file-save', path.join(w.base, 'usernet'), '--mds-register', `--net=${net}`, w.busybox, '--exec=/bin/sh', '--', '-c', 'echo "$AC_METADATA_URL"; wget -q -O - --header "Metadata-Flavor: AppContainer" "$AC_METADATA_URL/acMetadata/v1/pod/uuid"']);
+      expect(r.stderr).toBe('');
+      const uuid = fs.readFileSync(path.join(w.base, 'usernet'), 'utf8').trim();
+      const [url, got] = r.stdout.split('\n');
+      expect(url).toMatch(/^http:\/\/10\.253\.\d+\.1:\d+\/[A-Za-z0-9_-]{43}$/);
+      expect(got).toBe(uuid);
+      expect(readRegistration(root, uuid)?.addresses[0]).toMatch(/^10\.253\./);
+      expect((await w.run(['rm', uuid])).code).toBe(0);
+      expect(readRegistration(root, uuid)).toBeNull();
+    } finally {
+      try {
+        execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
+      } catch {
+        /* never made */
+      }
+    }
   }, 90_000);
 
   it('removing a pod (rm, as gc does) removes its registration', async () => {
