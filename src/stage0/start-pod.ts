@@ -45,7 +45,6 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
   const g = o.globals;
   const spec = parseRunArgs(o.argv, o.kind, (m) => o.hooks.warn(m));
   if (spec.pod.privateUsers && spec.pod.stage1 === 'fly') throw new UsageError('--private-users: the fly flavour runs apps with the caller\'s own ids, without a user namespace');
-  if (o.kind === 'run' && spec.pod.privateUsers) checkPrivateUsersNet(spec.pod.net);
   if (o.kind === 'run' && !o.inheritedLock) throw new CapsuleError('handover', 'run must be started through bin/capsule (no pod lock descriptor was passed)');
   // prepare has no --net: the net is run-prepared's, checked there again.
   if (spec.pod.mdsRegister && spec.pod.stage1 === 'fly') throw new UsageError('--mds-register: the fly flavour shares the host\'s network, where the metadata service cannot tell the pod from the host');
@@ -128,12 +127,6 @@ function podManifestPort(v: unknown): PortRequest {
   return parsePortFlag(`${o.name}:${ip}${o.hostPort}`);
 }
 
-/** --private-users pods run on --net=none or host only (for now), checked before anything is made. */
-function checkPrivateUsersNet(net: string | undefined): void {
-  const n = net ?? 'default';
-  if (n !== 'none' && n !== 'host') throw new UsageError(`--private-users: not yet on a CNI network (--net=${net ?? 'default'}): the pod's network namespace is made before its user namespace and cannot be joined from it; use --net=none or --net=host`);
-}
-
 function readText(file: string, what: string): string {
   let b: Buffer;
   try {
@@ -164,7 +157,6 @@ export async function runPrepared(o: RunPreparedOptions): Promise<void> {
   const found = await findPod(o.globals.dir, o.runtimeDir, o.uuidArg);
   if (found.state === 'prepared') {
     const r = checkedRuntime(found.dir);
-    if (r.privateUsers) checkPrivateUsersNet(o.opts.net);
     if (o.mdsRegister === true && !r.mds) throw new UsageError('--mds-register: the pod was prepared without it; register it at prepare (prepare --mds-register)');
     if (r.mds) checkMdsRegister(o.globals.dir, o.opts.net);
     if (o.opts.interactive && r.apps.length > 1) throw new UsageError('interactive option only supports pods with one app');

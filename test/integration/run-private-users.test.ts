@@ -7,7 +7,7 @@ import { makePodWorld, podSkipReason, probeFacts, waitFor, type PodWorld } from 
 const skip = podSkipReason();
 if (skip) process.stderr.write(`skipping run-private-users tests: ${skip}\n`);
 
-const UNS = ['--private-users', '--no-overlay', '--net=none'];
+const UNS = ['--private-users', '--no-overlay'];
 
 describe.skipIf(skip !== null)('capsule run --private-users (user namespace, chown-shifted tree)', () => {
   let w: PodWorld;
@@ -61,8 +61,8 @@ describe.skipIf(skip !== null)('capsule run --private-users (user namespace, cho
     expect(fs.statSync(victim).uid).toBe(0);
   });
 
-  it('the per-app isolation holds as without it: uid, bounding set, seccomp, memory cgroup', async () => {
-    const r = await w.probeRun(UNS, ['--user=1000', '--caps-retain=CAP_KILL', '--memory=64Mi'], ['uid', 'capbnd', 'seccomp', 'memory']);
+  it('the per-app isolation holds as without it: uid, bounding set, seccomp, memory cgroup (also on --net=none)', async () => {
+    const r = await w.probeRun([...UNS, '--net=none'], ['--user=1000', '--caps-retain=CAP_KILL', '--memory=64Mi'], ['uid', 'capbnd', 'seccomp', 'memory']);
     expect(r.stderr).toBe('');
     expect(probeFacts(r.stdout)).toEqual({ uid: '1000', capbnd: '0000000000000020', seccomp: '2', memory: String(64 * 1024 * 1024) });
   });
@@ -92,20 +92,27 @@ describe.skipIf(skip !== null)('capsule run --private-users (user namespace, cho
     }
   }, 90_000);
 
-  it('prepare reserves a range that rm gives back; run-prepared on a CNI net is refused and leaves it prepared', async () => {
-    const r = await w.run(['prepare', '--quiet', '--private-users', '--no-overlay', w.probe]);
+  it('on the default CNI net: the pod has its own address and a sysfs of its own network; prepare reserves a range that rm gives back', async () => {
+    const r = await w.run(['prepare', '--quiet', ...UNS, w.busybox, '--exec=/bin/sh', '--', '-c', 'cat /proc/self/uid_map; ls /sys/class/net | sort | tr "\\n" " "; echo; ip -o -4 addr show eth0']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const uuid = r.stdout.trim();
-    const rp = await w.run(['run-prepared', uuid]);
-    expect(rp.code).toBe(254);
-    expect(errorLines(rp)).toEqual(["run-prepared: --private-users: not yet on a CNI network (--net=default): the pod's network namespace is made before its user namespace and cannot be joined from it; use --net=none or --net=host"]);
     const holders = (): string[] => {
       const d = path.join(w.dir, 'uid-ranges');
       return fs.existsSync(d) ? fs.readdirSync(d).filter((n) => fs.readFileSync(path.join(d, n), 'utf8').trim() === uuid) : [];
     };
-    expect(w.pods().filter((p) => p.endsWith(uuid)).map((p) => path.basename(path.dirname(p)))).toEqual(['prepared']);
-    expect(holders()).toEqual([String((await uidBase(uuid)).uid_base)]);
+    const base = (await uidBase(uuid)).uid_base;
+    expect(holders()).toEqual([String(base)]);
+    const rp = await w.run(['run-prepared', uuid]);
+    expect(rp.stderr).toBe('');
+    expect(rp.code).toBe(0);
+    const [map, ifaces, addr] = rp.stdout.trim().split('\n');
+    expect(map?.trim().split(/\s+/)).toEqual(['0', String(base), '65536']);
+    expect(ifaces?.trim()).toBe('eth0 lo');
+    const st = await w.run(['status', uuid]);
+    const ip = /networks=default:ip4=([0-9.]+)/.exec(st.stdout)?.[1];
+    expect(ip).toBeDefined();
+    expect(addr).toContain(`inet ${ip ?? ''}/`);
     expect((await w.run(['rm', uuid])).code).toBe(0);
     expect(holders()).toEqual([]);
   });
@@ -118,9 +125,6 @@ describe.skipIf(skip !== null)('capsule run --private-users (user namespace, cho
     r = await w.run(['run', ...UNS, '--stage1=fly', w.probe]);
     expect(r.code).toBe(254);
     expect(errorLines(r)).toEqual(["run: --private-users: the fly flavour runs apps with the caller's own ids, without a user namespace"]);
-    r = await w.run(['run', '--private-users', '--no-overlay', w.probe]);
-    expect(r.code).toBe(254);
-    expect(errorLines(r)).toEqual(["run: --private-users: not yet on a CNI network (--net=default): the pod's network namespace is made before its user namespace and cannot be joined from it; use --net=none or --net=host"]);
     expect(w.pods().length).toBe(before);
   });
 });

@@ -98,8 +98,13 @@ int cmd_enter(int argc, char **argv) {
   snprintf(rootpath, sizeof rootpath, "/proc/%lld/root", pid);
   int rootfd = open(rootpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) die_errno(errno, "open %s", rootpath);
+  /* The network namespace first, still as the host's root: a user namespace pod on a CNI net
+   * sits in a network namespace of the host's user namespace, which its root may not join. */
+  if (setns(fds[2], CLONE_NEWNET) < 0) die_errno(errno, "join the net namespace of %lld", pid);
+  close(fds[2]);
   join_user_ns_of(pid);
   for (size_t i = 0; i < 5; i++) {
+    if (nss[i].type == CLONE_NEWNET) continue;
     if (setns(fds[i], nss[i].type) < 0) die_errno(errno, "join the %s namespace of %lld", nss[i].name, pid);
     close(fds[i]);
   }

@@ -34,7 +34,11 @@ void net_teardown_detach(struct plan *p);
  * runs). The pod's own namespace stays reachable through the fd opened by net_lock_take.
  */
 void netns_forget_dir(struct plan *p);
-/* In nspawn's process before exec: the pod's namespace at NETNS_FD. */
-void netns_pass_fd(void);
+/*
+ * In nspawn's process before exec: the pod's namespace at NETNS_FD, or (setns) joined, so that
+ * nspawn, seeing the host's network, makes the pod's user namespace (--private-users) inside it:
+ * the user namespace could not join a network namespace of the host's user namespace later.
+ */
+void netns_pass_fd(int setns_it);
 
 #endif

@@ -204,6 +204,7 @@ static void entry(struct parser *ps, const char *key, const char *val) {
   } else if (!strcmp(key, "cgroup-join")) new_op(p, HOP_CG_JOIN, val);
   else if (!strcmp(key, "net-lock")) p->net_lock = val;
   else if (!strcmp(key, "netns-path")) p->netns_path = val;
+  else if (!strcmp(key, "netns-setns")) p->netns_setns = !strcmp(val, "1");
   else if (!strcmp(key, "netns-dir")) {
     if (val[0] != '/') bad(ps, key, xasprintf("'%s' is not absolute", val));
     p->netns_dir = val;

@@ -88,6 +88,7 @@ struct plan {
   const char *net_lock;
   const char *netns_path; /* the pod's namespace, handed to nspawn as /proc/self/fd/NETNS_FD */
   const char *netns_dir;  /* every pod's namespace files: not kept in the pod's mount namespace */
+  int netns_setns;        /* 1: nspawn's process joins netns_path itself (a user namespace pod) */
   struct td_step *td;
   size_t ntd;
   int td_timeout;

@@ -82,7 +82,7 @@ int cmd_run(int argc, char **argv) {
   if (pid < 0) die_errno(errno, "fork");
   if (pid == 0) {
     sigprocmask(SIG_SETMASK, &old, NULL);
-    netns_pass_fd();
+    netns_pass_fd(p.netns_setns);
     for (size_t i = 0; i < p.exec_env.n; i++) {
       char *kv = xstrdup(p.exec_env.v[i]);
       char *eq = strchr(kv, '=');

@@ -115,8 +115,12 @@ void netns_forget_dir(struct plan *p) {
   free(info);
 }
 
-void netns_pass_fd(void) {
+void netns_pass_fd(int setns_it) {
   if (netns_fd < 0) return;
+  if (setns_it) {
+    if (setns(netns_fd, CLONE_NEWNET) < 0) die_errno(errno, "setns network namespace");
+    return;
+  }
   if (dup2(netns_fd, NETNS_FD) < 0) die_errno(errno, "dup2 network namespace");
 }
 

@@ -96,6 +96,7 @@ export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: N
   hostPlan.push(['ppid-file', path.join(podDir, POD_FILES.ppid)]);
   if (net.kind === 'netns') {
     hostPlan.push(['net-lock', net.teardown.lock], ['netns-path', net.path], ['netns-dir', net.netnsDir]);
+    if (pod.privateUsers) hostPlan.push(['netns-setns', '1']);
     for (const t of net.teardown.steps) {
       hostPlan.push(['td-exec', t.binary]);
       for (const [k, v] of Object.entries(t.env)) hostPlan.push(['td-env', `${k}=${v}`]);
@@ -121,7 +122,9 @@ export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: N
   args.push(tty ? '--console=interactive' : '--console=pipe');
   if (e.env.NOTIFY_SOCKET) args.push('--notify-ready=yes');
   if (net.kind === 'none') args.push('--private-network');
-  else if (net.kind === 'netns') args.push(`--network-namespace-path=/proc/self/fd/${NETNS_FD}`);
+  // A user namespace pod: the helper joins the netns before exec (nspawn then treats it as the
+  // host's and mounts /sys inside it); nspawn's own join would come after its user namespace.
+  else if (net.kind === 'netns' && !pod.privateUsers) args.push(`--network-namespace-path=/proc/self/fd/${NETNS_FD}`);
   const caps = new Set<string>();
   let allCaps = false;
   for (const a of pod.apps) {
@@ -170,7 +173,9 @@ export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: N
   for (const [k, v] of Object.entries(env)) hostPlan.push(['exec-env', `${k}=${v}`]);
 
   const anyNotify = pod.apps.some((a) => a.supportsNotify);
-  const podPlan: PlanEntries = [...(net.kind === 'netns' ? ([['sysfs', pod.unmaskedPaths ? 'rw' : 'ro']] as PlanEntries) : []),['stop-timeout', String(STOP_TIMEOUT)], ['stop-grace-ms', String(pod.stopGraceMs ?? STOP_GRACE_MS)], ['notify', e.env.NOTIFY_SOCKET && !anyNotify ? '1' : '0']];
+  // The init's fresh sysfs is for nspawn's own netns join (its /sys shows the host's); joined by
+  // the helper first, nspawn's /sys is already the pod's (and a user namespace could not mount one).
+  const podPlan: PlanEntries = [...(net.kind === 'netns' && !pod.privateUsers ? ([['sysfs', pod.unmaskedPaths ? 'rw' : 'ro']] as PlanEntries) : []),['stop-timeout', String(STOP_TIMEOUT)], ['stop-grace-ms', String(pod.stopGraceMs ?? STOP_GRACE_MS)], ['notify', e.env.NOTIFY_SOCKET && !anyNotify ? '1' : '0']];
   for (const a of pod.apps) {
     podPlan.push(
       ...appPlan(a, {

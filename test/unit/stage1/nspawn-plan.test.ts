@@ -103,6 +103,18 @@ describe('planNspawn', () => {
     expect(keys(plain.hostPlan, 'exec-arg').some((a) => a.startsWith('--private-users'))).toBe(false);
   });
 
+  it('--private-users on a CNI net: the helper joins the netns itself (no --network-namespace-path), no fresh sysfs for the init', () => {
+    const teardown = { lock: 'net/lock', netnsMarker: 'net/netns', steps: [] };
+    const p = planNspawn(env(), pod([app()], { overlay: false, privateUsers: { base: 0x20000000, size: 65536 } }), { uuid: UUID }, { cgroups: v1, systemd: false, stdinTty: false }, { kind: 'netns', path: '/run/capsule/netns/capsule-x', netnsDir: '/run/capsule/netns', teardown });
+    expect(keys(p.hostPlan, 'netns-setns')).toEqual(['1']);
+    expect(keys(p.hostPlan, 'exec-arg').some((a) => a.startsWith('--network-namespace-path'))).toBe(false);
+    expect(keys(p.hostPlan, 'exec-arg')).not.toContain('--private-network');
+    expect(keys(p.podPlan, 'sysfs')).toEqual([]);
+    const plain = planNspawn(env(), pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false, stdinTty: false }, { kind: 'netns', path: '/run/capsule/netns/capsule-x', netnsDir: '/run/capsule/netns', teardown });
+    expect(keys(plain.hostPlan, 'netns-setns')).toEqual([]);
+    expect(keys(plain.podPlan, 'sysfs')).toEqual(['ro']);
+  });
+
   it('reports readiness itself unless an app announces notify support', () => {
     const plain = planNspawn(env({ NOTIFY_SOCKET: '/run/n' }), pod([app()]), { uuid: UUID }, { cgroups: v1, systemd: false, stdinTty: false });
     expect(keys(plain.podPlan, 'notify')).toEqual(['1']);
