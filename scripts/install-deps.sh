@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACKAGES=(busybox-static gnupg systemd-container util-linux xz-utils bzip2 zstd procps iproute2 gcc libc6-dev libseccomp-dev
-  docker-registry skopeo umoci mmdebstrap apache2-utils containernetworking-plugins iptables python3)
+  docker-registry skopeo umoci mmdebstrap apache2-utils containernetworking-plugins iptables python3 zsh)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

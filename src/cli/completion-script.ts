@@ -59,7 +59,13 @@ complete -F _capsule capsule
 }
 
 export function zshCompletion(m: CliCommand): string {
-  const esc = (s: string): string => s.replace(/[[\]:\\']/g, (x) => `\\${x}`).replace(/\n/g, ' ');
+  // zsh's spec syntax escapes [ ] : \ with a backslash; the whole spec then sits in shell single
+  // quotes, where a ' can only be written as '\'' (a backslash before it would end the quote).
+  const esc = (s: string): string =>
+    s
+      .replace(/[[\]:\\]/g, (x) => `\\${x}`)
+      .replace(/\n/g, ' ')
+      .replace(/'/g, `'\\''`);
   const fns = allCommands(m).map((c) => {
     const name = `_capsule${c.path.map((p) => `_${p.replace(/-/g, '_')}`).join('')}`;
     const specs = [...c.options, ...(c.path.length > 0 ? globalsOf(m) : [])]

@@ -99,6 +99,18 @@ describe('man pages and shell completion come from the same definitions as --hel
     expect(z.code, z.stderr).toBe(0);
     expect(z.stdout.startsWith('#compdef capsule\n')).toBe(true);
     for (const f of ['_capsule()', '_capsule_image_list()', "'--timestamps[", "'--volume=["]) expect(z.stdout).toContain(f);
+    // A real zsh reads it: it parses (descriptions such as "the pod's" quote right) and, loaded under
+    // compinit, defines a function per command.
+    const zdir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsule-pc-zsh-'));
+    try {
+      const file = path.join(zdir, '_capsule');
+      fs.writeFileSync(file, z.stdout);
+      execFileSync('zsh', ['-n', file]);
+      const loaded = execFileSync('zsh', ['-f', '-c', `autoload -U compinit; compinit -u -d ${zdir}/zcompdump; source ${file}; print -l \${(k)functions[(I)_capsule*]}`], { encoding: 'utf8' });
+      expect(loaded.split('\n')).toEqual(expect.arrayContaining(['_capsule', '_capsule_run', '_capsule_image_list', '_capsule_trust']));
+    } finally {
+      fs.rmSync(zdir, { recursive: true, force: true });
+    }
     const bad = await runCapsule(['completion', 'fish']);
     expect(bad.code).toBe(254);
     expect(bad.stderr).toBe('completion: unsupported shell "fish": bash or zsh\n');
