@@ -96,6 +96,17 @@ export async function makePodWorld(prefix = 'capsule-pods-'): Promise<PodWorld> 
     pods,
     async teardown() {
       const uuids = pods().map((p) => path.basename(p));
+      // A test that failed before its own `stop` leaves its pod running, and gc collects only
+      // exited pods: stop them first, or the pod, its netns, veths, IPAM leases, iptables rules
+      // and cgroups stay on the host after the world's directory is gone.
+      const running = async (): Promise<string[]> => {
+        const out: string[] = [];
+        for (const u of uuids) if (/^state=running$/m.test((await w.run(['status', u])).stdout)) out.push(u);
+        return out;
+      };
+      const live = await running();
+      for (const u of live) await w.run(['stop', '--force', u]);
+      if (live.length > 0) await waitFor('the stopped pods to exit', async () => (await running()).length === 0, 30_000);
       await w.run(['gc', '--grace-period=0s', '--expire-prepared=0s']);
       const left = leftovers(uuids);
       w.cleanup();
