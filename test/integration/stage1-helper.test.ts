@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePlan } from '../../src/stage1/common/plan-file.js';
+import { removeCgroupTrees } from '../../src/stage1/common/cgroup-host.js';
 
 type Plan = Array<[string, string]>;
 
@@ -277,24 +278,6 @@ beforeAll(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'capsule-stage1-'));
 });
 
-/** SIGKILL to every process of a cgroup tree. */
-function killCgroup(dir: string): void {
-  let entries: fs.Dirent[] = [];
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const e of entries) if (e.isDirectory()) killCgroup(path.join(dir, e.name));
-  for (const pid of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
-    try {
-      process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-}
-
 afterAll(async () => {
   // Only after a failed test is anything still running: the helper, nspawn, the init and its apps.
   for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -310,17 +293,7 @@ afterAll(async () => {
     if (init > 0) process.kill(init, 'SIGKILL');
     process.kill(pid, 'SIGKILL');
   }
-  for (const cg of cgroupsMade) {
-    for (let i = 0; i < 100 && fs.existsSync(cg); i++) {
-      killCgroup(cg);
-      try {
-        for (const e of fs.readdirSync(cg, { withFileTypes: true })) if (e.isDirectory()) fs.rmdirSync(path.join(cg, e.name));
-        fs.rmdirSync(cg);
-      } catch {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-  }
+  await removeCgroupTrees(cgroupsMade);
   if (work) fs.rmSync(work, { recursive: true, force: true });
   const leftover = cgroupsMade.filter((c) => fs.existsSync(c));
   expect(leftover).toEqual([]);

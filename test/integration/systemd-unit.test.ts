@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPSULE, ROOT, runCapsule } from '../helpers/cli.js';
 import { sampleImage } from '../helpers/images.js';
 import { podSkipReason } from '../helpers/pods.js';
+import { makeScratchCgroup, type ScratchCgroup } from '../helpers/scratch-cgroup.js';
 
 const SYSTEMD = '/usr/lib/systemd/systemd';
 
@@ -55,6 +56,7 @@ describe.skipIf(skip !== null)('capsule run from a systemd unit (booted systemd 
   let result: string;
   let bootLog = '';
   let exitCode: number | null = null;
+  let cgroup: ScratchCgroup | undefined;
   const machine = `capsule-pr-${crypto.randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
@@ -82,7 +84,9 @@ describe.skipIf(skip !== null)('capsule run from a systemd unit (booted systemd 
     if (f.code !== 0) throw new Error(`fetch: ${f.stderr}`);
 
     // nspawn needs a tmpfs at /run/systemd/nspawn; the host's /run is not one: a private mount namespace.
-    const script = `mkdir -p /run/systemd/nspawn && mount -t tmpfs tmpfs /run/systemd/nspawn && exec /usr/bin/systemd-nspawn -q -D '${root}' --bind-ro=/usr --bind-ro='${ROOT}' --bind='${result}':/result --machine=${machine} --register=no --keep-unit -b`;
+    // It starts in a cgroup of the test's own: its payload/ and supervisor/ cgroups go there, not at the host's root.
+    cgroup = makeScratchCgroup(`capsule-md4-unit-${crypto.randomBytes(4).toString('hex')}`);
+    const script = `${cgroup.joinShell} && mkdir -p /run/systemd/nspawn && mount -t tmpfs tmpfs /run/systemd/nspawn && exec /usr/bin/systemd-nspawn -q -D '${root}' --bind-ro=/usr --bind-ro='${ROOT}' --bind='${result}':/result --machine=${machine} --register=no --keep-unit -b`;
     const child = spawn('/usr/bin/unshare', ['-m', '--propagation', 'slave', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (d: Buffer) => (bootLog += d.toString()));
     child.stderr.on('data', (d: Buffer) => (bootLog += d.toString()));
@@ -91,7 +95,9 @@ describe.skipIf(skip !== null)('capsule run from a systemd unit (booted systemd 
     clearTimeout(timer);
   }, 180_000);
 
-  afterAll(() => {
+  afterAll(async () => {
+    await cgroup?.remove();
+    if (cgroup) expect(cgroup.dirs.filter((d) => fs.existsSync(d))).toEqual([]);
     if (base && !process.env.CAPSULE_PR_KEEP) fs.rmSync(base, { recursive: true, force: true });
   });
 
