@@ -108,7 +108,7 @@ export async function startPod(o: StartPodOptions): Promise<{ uuid: string }> {
       return { uuid: pod.uuid };
     }
     pod.toRun();
-    const h = await o.stage1For(flavour).run(o.stage1Env(g, pod.dir, o.env), runtime, { ...run, uuid: pod.uuid });
+    const h = await o.stage1For(flavour).run({ ...o.stage1Env(g, pod.dir, o.env), warn: (m) => o.hooks.warn(m) }, runtime, { ...run, uuid: pod.uuid });
     if (runtime.mds) recordMdsAddresses(g.dir, pod.uuid, pod.dir);
     writeHandover(h, o.env);
     return { uuid: pod.uuid };
@@ -148,6 +148,8 @@ export interface RunPreparedOptions extends Flavours {
   opts: Omit<RunOptions, 'uuid'>;
   /** run-prepared --mds-register: the pod must have been prepared with it (its registration is made then). */
   mdsRegister?: boolean;
+  /** The command's warning line. */
+  warn?: (msg: string) => void;
 }
 
 /** `run-prepared`: takes the prepared pod (one winner when racing), moves it to run/, hands over. */
@@ -164,7 +166,7 @@ export async function runPrepared(o: RunPreparedOptions): Promise<void> {
   }
   const pod = await openPreparedForRun({ dataDir: o.globals.dir, runtimeDir: o.runtimeDir, uuidArg: found.uuid, inheritedLock: o.inheritedLock });
   const runtime = checkedRuntime(pod.dir);
-  const h = await o.stage1For(runtime.flavour).run(o.stage1Env(o.globals, pod.dir, o.env), runtime, { uuid: pod.uuid, ...o.opts });
+  const h = await o.stage1For(runtime.flavour).run({ ...o.stage1Env(o.globals, pod.dir, o.env), ...(o.warn ? { warn: o.warn } : {}) }, runtime, { uuid: pod.uuid, ...o.opts });
   if (runtime.mds) recordMdsAddresses(o.globals.dir, pod.uuid, pod.dir);
   writeHandover(h, o.env);
 }

@@ -188,6 +188,8 @@ export interface Stage1Env {
   env: Record<string, string | undefined>;
   /** Networking (docs/networking.md); absent: the flavour's defaults under /run/capsule and /etc/capsule. */
   net?: NetEnv;
+  /** The command's `<command>: warning: …` line (a pod that runs weaker than promised says so). */
+  warn?: (msg: string) => void;
 }
 
 /** Where networking finds its configs and plugins and keeps namespaces; parameters so tests use their own. */

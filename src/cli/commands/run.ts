@@ -80,6 +80,7 @@ export function registerRun(program: Command, io: Io): void {
         inheritedLock: inheritedLock(),
         stage1For,
         stage1Env,
+        warn: ctx.warn,
         ...(flags.mdsRegister === true ? { mdsRegister: true } : {}),
         opts: {
           ...(flags.net !== undefined ? { net: flags.net === true ? 'default' : String(flags.net) } : {}),

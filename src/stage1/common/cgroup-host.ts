@@ -18,6 +18,8 @@ export function detectCgroupHost(root: string, procSelfCgroup = '/proc/self/cgro
   const cpu = dirName('cpu');
   if (memory) host.memory = memory;
   if (cpu) host.cpu = cpu;
+  const devices = dirName('devices');
+  if (devices) host.devices = devices;
   if (exists(path.join(root, 'systemd', 'cgroup.procs'))) host.tracking.push('systemd');
   if (exists(path.join(root, 'unified', 'cgroup.controllers'))) host.tracking.push('unified');
   return host;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { AppRuntime } from '../contract.js';
+import { v1DeviceWrites } from './device-allow.js';
 
 /**
  * What the host's cgroup filesystem looks like, read once (`detectCgroupHost`), so that planning
@@ -12,6 +13,8 @@ export interface CgroupHost {
   /** v1: directory names of the hierarchies holding these controllers (`cpu` or `cpu,cpuacct`). */
   memory?: string;
   cpu?: string;
+  /** v1: directory name of the devices controller's hierarchy, when mounted. */
+  devices?: string;
   /** v1: hierarchies used to track processes: `systemd` (name=systemd), `unified` (hybrid). */
   tracking: string[];
   /** The caller's cgroup in each hierarchy (key: directory name; v2: ''). */
@@ -105,8 +108,9 @@ export function cgroupDelegationProblem(host: CgroupHost, apps: readonly AppRunt
  * Plans the pod's cgroups. v1: memory and cpu cgroups only when an isolator asks for them; under the caller's cgroup in each hierarchy, like nspawn's
  * `--keep-unit` (so a systemd service keeps its pods); v2: `capsule/<uuid>` at the root, where
  * the no-internal-processes rule allows enabling controllers. Each app gets `app-<name>`.
+ * `devices` (v1): a pod cgroup in the devices hierarchy that allows only POD_DEVICES.
  */
-export function planPodCgroups(host: CgroupHost, uuid: string, apps: readonly AppRuntime[]): CgroupPlan {
+export function planPodCgroups(host: CgroupHost, uuid: string, apps: readonly AppRuntime[], o: { devices?: boolean } = {}): CgroupPlan {
   const plan: CgroupPlan = { mkdirs: [], writes: [], join: [], binds: [], appCgroups: {}, cgroupfs: host.version, controllers: [], podCgroups: [] };
   const leaf = `capsule-${uuid}`;
   if (host.version === 'v2') {
@@ -131,6 +135,15 @@ export function planPodCgroups(host: CgroupHost, uuid: string, apps: readonly Ap
   for (const t of host.tracking) {
     const pod = hier(t);
     plan.mkdirs.push(pod);
+    plan.join.push(pod);
+    plan.podCgroups.push(pod);
+  }
+  // The device allow-list (device-policy.ts decides whether it is Capsule's to apply): one pod
+  // cgroup, no per-app ones, so the helper, nspawn, the init, every app and `enter` share it.
+  if (o.devices === true && host.devices !== undefined) {
+    const pod = hier(host.devices);
+    plan.mkdirs.push(pod);
+    plan.writes.push(...v1DeviceWrites(pod));
     plan.join.push(pod);
     plan.podCgroups.push(pod);
   }

@@ -23,7 +23,8 @@
 /*
  * Joins every cgroup the pod's init is in (read from the host's view of /proc/PID/cgroup), so the
  * entered command is tracked, limited and killed with the pod in every hierarchy; the app's own
- * app-<name> cgroups are joined afterwards by the isolation step. Best effort per hierarchy.
+ * app-<name> cgroups are joined afterwards by the isolation step. Best effort per hierarchy, except
+ * the devices one (the pod's device allow-list), which must be joined.
  */
 static void join_cgroups_of(long long pid) {
   char path[64];
@@ -43,9 +44,17 @@ static void join_cgroups_of(long long pid) {
     if (!*ctrl) snprintf(dir, sizeof dir, "%s%s/cgroup.procs", hybrid ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup", cg);
     else if (!strcmp(ctrl, "name=systemd")) snprintf(dir, sizeof dir, "/sys/fs/cgroup/systemd%s/cgroup.procs", cg);
     else snprintf(dir, sizeof dir, "/sys/fs/cgroup/%s%s/cgroup.procs", ctrl, cg);
+    /* The devices cgroup holds the pod's device allow-list: entering without it is refused. */
+    bool must = !strcmp(ctrl, "devices") && strcmp(cg, "/") != 0;
     int fd = open(dir, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) continue; /* a hierarchy not mounted where we look */
-    if (write(fd, "0", 1) < 0) warn_errno(errno, "join %s", dir);
+    if (fd < 0) {
+      if (must) die_errno(errno, "join the pod's devices cgroup %s", dir);
+      continue; /* a hierarchy not mounted where we look */
+    }
+    if (write(fd, "0", 1) < 0) {
+      if (must) die_errno(errno, "join the pod's devices cgroup %s", dir);
+      warn_errno(errno, "join %s", dir);
+    }
     close(fd);
   }
   fclose(f);

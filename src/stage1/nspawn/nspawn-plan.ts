@@ -2,6 +2,7 @@ import path from 'node:path';
 import { CapsuleError } from '../../errors/capsule-error.js';
 import { appPlan, type AppVolumeMount, type PlanEntries } from '../common/app-plan.js';
 import { planPodCgroups, type CgroupHost } from '../common/cgroups.js';
+import type { DevicePolicy } from '../common/device-policy.js';
 import type { DelStep } from '../../net/net-attach.js';
 import { POD_FILES, type Handover, type PodRuntime, type RunOptions, type Stage1Env } from '../contract.js';
 
@@ -22,6 +23,8 @@ export interface NspawnHost {
   systemd: boolean;
   /** The caller's stdin is a terminal: --interactive hands it to nspawn's console; otherwise (a pipe, a file) the app reads it directly. */
   stdinTty: boolean;
+  /** Who enforces the device allow-list (chooseDevicePolicy); absent: the plan writes none. */
+  devices?: DevicePolicy;
 }
 
 export interface NspawnPlan {
@@ -73,7 +76,7 @@ export function planNspawn(e: Stage1Env, pod: PodRuntime, o: RunOptions, host: N
   const podDir = e.podDir;
   const root = path.join(podDir, POD_FILES.stage1Root);
   const helper = path.join(e.libexecDir, 'capsule-stage1');
-  const cg = planPodCgroups(host.cgroups, pod.uuid, pod.apps);
+  const cg = planPodCgroups(host.cgroups, pod.uuid, pod.apps, { devices: host.devices?.kind === 'cgroup-v1' });
   const hostPlan: PlanEntries = [['host-tmpfs', '/run/systemd/nspawn']];
   const rootDirs = ['usr', 'capsule', 'capsule/pod/status', 'capsule/pod/logs'];
   for (const a of pod.apps) {

@@ -4,6 +4,7 @@ import tty from 'node:tty';
 import { CapsuleError } from '../../errors/capsule-error.js';
 import { detectCgroupHost, removeCgroupTrees } from '../common/cgroup-host.js';
 import { cgroupDelegationProblem } from '../common/cgroups.js';
+import { chooseDevicePolicy, noDevicePolicyWarning } from '../common/device-policy.js';
 import { writeEtcFiles } from '../common/etc-files.js';
 import { shiftOwners } from '../../sys/shift-owners.js';
 import { encodePlan } from '../common/plan-file.js';
@@ -66,10 +67,16 @@ export const nspawnStage1: Stage1 = {
   },
 
   async run(e, pod, o) {
-    const host = { cgroups: detectCgroupHost(e.cgroupRoot), systemd: fs.existsSync('/run/systemd/system'), stdinTty: tty.isatty(0) };
+    const cgroups = detectCgroupHost(e.cgroupRoot);
+    const systemd = fs.existsSync('/run/systemd/system');
+    const inUnit = systemd && e.env.INVOCATION_ID !== undefined;
+    // nspawn makes (and limits) its own scope only when it registers without --keep-unit.
+    const devices = chooseDevicePolicy(cgroups, { lifted: pod.unmaskedPaths, nspawnScope: systemd && !inUnit, writable: writableDir });
+    const host: NspawnHost = { cgroups, systemd, stdinTty: tty.isatty(0), devices };
     // Checked before anything (network, cgroups) is made for the pod.
-    const problem = cgroupDelegationProblem(host.cgroups, pod.apps, host.systemd && e.env.INVOCATION_ID !== undefined, writableDir);
+    const problem = cgroupDelegationProblem(host.cgroups, pod.apps, inUnit, writableDir);
     if (problem !== null) throw new CapsuleError('stage1-cgroup', problem);
+    if (devices.kind === 'none') e.warn?.(noDevicePolicyWarning(pod.uuid, devices.why));
     const net = await setupPodNet(e.podDir, e.net ?? DEFAULT_NET_ENV, pod, o);
     try {
       return writeRun(e, pod, o, host, net);
