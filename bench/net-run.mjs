@@ -1,19 +1,19 @@
 #!/usr/bin/env node
 // What networking costs a pod: run latency of `/bin/true` with Capsule's default net (CNI ptp,
 // host-local IPAM, masquerade, portmap) against the same pod with `--net=none`, and against
-// `podman run --rm` with podman's default bridge network, podman run inside a throwaway network
-// namespace of the bench's own (`ip netns add capsule-oc-bench-PID`) so its bridge, veths and
-// iptables rules never touch the host's. BENCH_NET_RUN_ROUNDS rounds (default 15), order rotated
+// `podman --runtime runc run --rm` with podman's default bridge network, podman run inside a
+// throwaway network namespace, mount namespace and storage of the bench's own (bench/podman.mjs)
+// so its bridge, veths, iptables rules and IPAM leases never touch the host's. BENCH_NET_RUN_ROUNDS rounds (default 15), order rotated
 // every round, one untimed warm-up of each, medians and ratios.
 // Targets: capsule default net <= 0.8x podman (bridge), default net adds <= 40 ms over --net=none.
 // Needs root, systemd-nspawn, /usr/lib/cni. When podman is missing or cannot run a container
 // here, says so and still reports capsule default vs none.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { envInt, fmtMs, median, onCleanup, run, verdict } from './lib.mjs';
 import { loadavg, makePodWorld, podSkipReason, printSkip } from './pod-run.mjs';
+import { podmanMissing, setupPodman } from './podman.mjs';
 
 async function main() {
   let why = podSkipReason();
@@ -23,42 +23,23 @@ async function main() {
   const w = makePodWorld('net-run');
   const { image, cap } = w;
 
-  // podman: in its own network namespace, on a copy of the same rootfs.
-  const podmanBin = spawnSync('sh', ['-c', 'command -v podman'], { encoding: 'utf8' }).stdout.trim();
-  let podmanWhy = podmanBin ? null : 'podman not installed';
-  const ns = `capsule-oc-bench-${process.pid}`;
-  const podmanParent = `capsule-oc-bench-podman-${process.pid}`;
+  // podman (runc) on a copy of the same rootfs, fenced in a netns, mount namespace and storage of its own.
   const rootfs = path.join(w.base, 'bare-rootfs');
-  let podmanArgs = null;
-  if (podmanBin) {
+  let podman = { why: podmanMissing() };
+  if (!podman.why) {
     cap(['image', 'render', '--rootfs-only', image, rootfs]);
-    run('ip', ['netns', 'add', ns]);
-    onCleanup(() => run('ip', ['netns', 'delete', ns], { allowFail: true }));
-    run('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
-    const runtime = ['runc', 'crun'].map((r) => spawnSync('sh', ['-c', `command -v ${r}`], { encoding: 'utf8' }).stdout.trim()).find(Boolean);
-    const a = ['netns', 'exec', ns, podmanBin, 'run', '--rm', '--network=bridge'];
-    if (!fs.existsSync('/run/systemd/system')) a.push(...(runtime ? ['--runtime', runtime] : []), '--cgroup-manager=cgroupfs', `--cgroup-parent=/${podmanParent}`, '--events-backend=file', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=32768:32768');
-    podmanArgs = [...a, '--rootfs', rootfs, '/bin/true'];
-    onCleanup(() => {
-      for (const d of [path.join('/sys/fs/cgroup', podmanParent), ...fs.readdirSync('/sys/fs/cgroup').map((h) => path.join('/sys/fs/cgroup', h, podmanParent))]) {
-        if (!fs.existsSync(d)) continue;
-        try {
-          for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) fs.rmdirSync(path.join(d, e.name));
-          fs.rmdirSync(d);
-        } catch (e) {
-          console.error(`bench: could not remove cgroup ${d}: ${e.message}`);
-        }
-      }
-    });
-    const probe = run('ip', podmanArgs, { allowFail: true, timeoutMs: 120_000 });
-    if (probe.status !== 0) podmanWhy = `podman cannot run a container here: ${(probe.stderr.trim().split('\n').at(-1) ?? '').slice(0, 200)}`;
+    podman = setupPodman({ base: w.base, rootfs, network: 'bridge' });
   }
+  const podmanWhy = podman.why ?? null;
 
   const cases = [
     { key: 'default', label: 'capsule run (default net)', once: () => cap(['run', image, '--exec=/bin/true']).ms },
     { key: 'none', label: 'capsule run --net=none', once: () => cap(['run', '--net=none', image, '--exec=/bin/true']).ms },
   ];
-  if (!podmanWhy) cases.push({ key: 'podman', label: 'podman run --rm (bridge, own netns)', once: () => run('ip', podmanArgs, { timeoutMs: 120_000 }).ms });
+  if (!podmanWhy) {
+    cases.push({ key: 'podman', label: 'podman run --rm (bridge, own netns)', once: () => run(podman.argv[0], podman.argv.slice(1), { timeoutMs: 120_000 }).ms });
+    cases.push({ key: 'fence', label: 'the fence alone (nsenter, unshare -m, 2 tmpfs, /bin/true)', once: () => run(podman.wrapperArgv[0], podman.wrapperArgv.slice(1)).ms });
+  }
 
   for (const c of cases) c.once();
   w.gc();
@@ -82,7 +63,10 @@ async function main() {
   console.log(`  ${pad('capsule run (default net: ptp, IPAM, masq, portmap)')}${fmtMs(m.default)}`);
   console.log(`  ${pad('capsule run --net=none')}${fmtMs(m.none)}`);
   if (podmanWhy) console.log(`  podman: not measured: ${podmanWhy}`);
-  else console.log(`  ${pad('podman run --rm (bridge, in its own netns)')}${fmtMs(m.podman)}`);
+  else {
+    console.log(`  ${pad('podman run --rm (bridge, in its own netns)')}${fmtMs(m.podman)}  (${podman.describe})`);
+    console.log(`  ${pad('(info) of which the fence (netns, mount ns, tmpfs)')}${fmtMs(m.fence)}`);
+  }
   console.log(`  ${pad('default net adds over --net=none')}${fmtMs(added)}  target <= 40 ms: ${verdict(pass.added)}  (${ratio.defaultNone.toFixed(2)}x)`);
   if (!podmanWhy) {
     console.log(`  ${pad('capsule default / podman bridge')}${ratio.podman.toFixed(2)}x  target <= 0.8x: ${verdict(pass.podman)}`);
@@ -92,7 +76,7 @@ async function main() {
   const left = w.leftovers();
   const links = run('ip', ['-o', 'link'], { allowFail: true }).stdout.split('\n').filter((l) => [...w.uuids].some((u) => l.includes(u.slice(0, 8))));
   console.log(`  after gc: ${w.allPods().length} pods, ${left.length === 0 ? 'no cgroups, mounts or processes left' : `LEFT: ${left.join('; ')}`} (${w.uuids.size} pods made)${links.length ? `; links naming our pods: ${links.join(' | ')}` : ''}`);
-  console.log(`BENCH_JSON ${JSON.stringify({ netRun: { rounds, medianMs: m, samplesMs: t, ratio, addedMs: added, pass, podman: podmanWhy ?? podmanBin, loadavg: median(load), podsMade: w.uuids.size, leftovers: left } })}`);
+  console.log(`BENCH_JSON ${JSON.stringify({ netRun: { rounds, medianMs: m, samplesMs: t, ratio, addedMs: added, pass, podman: podmanWhy ?? podman.describe, loadavg: median(load), podsMade: w.uuids.size, leftovers: left } })}`);
 }
 
 try {

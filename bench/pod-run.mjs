@@ -1,18 +1,18 @@
 #!/usr/bin/env node
 // Pod run latency: `capsule run --net=host IMAGE --exec=/bin/true` (image already in the store, its
 // tree rendered by a warm-up pod) against bare systemd-nspawn on the same rootfs, and against
-// `podman run --rootfs` when podman is installed. Also `--net=none`, a bare nspawn with
+// `podman run --rootfs` (runc, fenced: bench/podman.mjs) when podman and runc are installed. Also `--net=none`, a bare nspawn with
 // --private-network, one with SYSTEMD_SECCOMP=0 (as Capsule runs nspawn), `node -e 0`, the split
 // `capsule prepare` + `capsule run-prepared`, and a timeline of `capsule run` from its pod files.
 // BENCH_POD_RUN_ROUNDS rounds (default 20), order rotated every round, medians.
 // Targets: capsule/nspawn <= 2.5x, capsule/podman <= 1.0x. Needs root and systemd-nspawn.
 //
 // Also exports the pod world the other pod benchmarks (pod-resident, pod-scale) share.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setupPodman } from './podman.mjs';
 import { ensureBuilt, envInt, fmtMs, isRoot, median, onCleanup, REPO, rmrf, run, sleepMs, verdict } from './lib.mjs';
 
 export const NSPAWN = '/usr/bin/systemd-nspawn';
@@ -234,27 +234,8 @@ async function main() {
   const join = cgs.map((c) => `echo $$ > ${c}/cgroup.procs && `).join('');
   const bare = (extra) => ['-m', 'sh', '-c', `${join}mount -t tmpfs tmpfs /run/systemd/nspawn && exec ${NSPAWN} --register=no --keep-unit -q ${extra} -D "$1" /bin/true`, 'sh', rootfs];
 
-  const podman = spawnSync('sh', ['-c', 'command -v podman'], { encoding: 'utf8' }).stdout.trim();
-  // podman with cgroupfs makes its containers' cgroups under --cgroup-parent (default libpod_parent,
-  // left behind): give it one of ours, removed at cleanup in every hierarchy.
-  const podmanParent = `bench-podman-${process.pid}`;
-  const podmanArgs = () => {
-    const a = ['run', '--rm', '--network=none'];
-    if (!fs.existsSync('/run/systemd/system')) a.push('--runtime', 'runc', '--cgroup-manager=cgroupfs', `--cgroup-parent=/${podmanParent}`, '--events-backend=file', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=32768:32768');
-    return [...a, '--rootfs', rootfs, '/bin/true'];
-  };
-  onCleanup(() => {
-    for (const h of fs.readdirSync('/sys/fs/cgroup')) {
-      const d = path.join('/sys/fs/cgroup', h, podmanParent);
-      if (!fs.existsSync(d)) continue;
-      try {
-        for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) fs.rmdirSync(path.join(d, e.name));
-        fs.rmdirSync(d);
-      } catch (e) {
-        console.error(`bench: could not remove cgroup ${d}: ${e.message}`);
-      }
-    }
-  });
+  // podman (runc) on the same rootfs, fenced in a netns, mount namespace and storage of its own.
+  const podman = setupPodman({ base: w.base, rootfs, network: 'none' });
 
   // Where a `capsule run --net=host` spends its time, from the pod's own files: their mtimes mark
   // the steps (the kernel stamps them from its coarse clock: a few ms of resolution).
@@ -296,7 +277,8 @@ async function main() {
     },
     { key: 'node', label: 'node -e 0', once: () => run(process.execPath, ['-e', '0']).ms },
   ];
-  if (podman) cases.push({ key: 'podman', label: 'podman run --rootfs', once: () => run(podman, podmanArgs(), { timeoutMs: 120_000 }).ms });
+  if (!podman.why) cases.push({ key: 'podman', label: 'podman run --rootfs', once: () => run(podman.argv[0], podman.argv.slice(1), { timeoutMs: 120_000 }).ms });
+  const hasPodman = !podman.why;
 
   // One untimed warm-up of each.
   for (const c of cases) {
@@ -328,10 +310,10 @@ async function main() {
     nspawn: m.host / m.nspawn,
     nspawnNoSeccomp: m.host / m.nspawnNoSeccomp,
     noneVsPrivNspawn: m.none / m.nspawnPriv,
-    podman: podman ? m.host / m.podman : null,
-    nonePodman: podman ? m.none / m.podman : null,
+    podman: hasPodman ? m.host / m.podman : null,
+    nonePodman: hasPodman ? m.none / m.podman : null,
   };
-  const pass = { nspawn: ratio.nspawn <= 2.5, podman: podman ? ratio.podman <= 1.0 : null };
+  const pass = { nspawn: ratio.nspawn <= 2.5, podman: hasPodman ? ratio.podman <= 1.0 : null };
   const pad = (s) => s.padEnd(48);
   console.log(`pod run results (${rounds} rounds, order rotated every round, medians; app /bin/true in ${w.image.slice(0, 19)}…, busybox image):`);
   console.log(`  ${pad('capsule run --net=host')}${fmtMs(m.host)}`);
@@ -339,15 +321,15 @@ async function main() {
   console.log(`  ${pad('bare systemd-nspawn (host network)')}${fmtMs(m.nspawn)}`);
   console.log(`  ${pad('bare systemd-nspawn --private-network')}${fmtMs(m.nspawnPriv)}`);
   console.log(`  ${pad('(info) bare systemd-nspawn, SYSTEMD_SECCOMP=0')}${fmtMs(m.nspawnNoSeccomp)}  (no nspawn seccomp filter, as Capsule runs it)`);
-  if (podman) console.log(`  ${pad('podman run --rm --network=none --rootfs')}${fmtMs(m.podman)}`);
-  else console.log('  podman: not installed, skipped');
+  if (hasPodman) console.log(`  ${pad('podman run --rm --network=none --rootfs')}${fmtMs(m.podman)}  (${podman.describe}, in its own netns)`);
+  else console.log(`  podman: not measured: ${podman.why}`);
   console.log(`  ${pad('node -e 0 (context)')}${fmtMs(m.node)}`);
   console.log(`  ${pad('capsule/nspawn (--net=host vs bare nspawn)')}${ratio.nspawn.toFixed(2)}x  target <= 2.5x: ${verdict(pass.nspawn)}`);
   console.log(`  ${pad('(info) capsule/nspawn with SYSTEMD_SECCOMP=0')}${ratio.nspawnNoSeccomp.toFixed(2)}x  (nspawn compiling its own seccomp filter costs it ${fmtMs(m.nspawn - m.nspawnNoSeccomp)})`);
-  if (podman) {
+  if (hasPodman) {
     console.log(`  ${pad('capsule/podman (--net=host vs podman)')}${ratio.podman.toFixed(2)}x  target <= 1.0x: ${verdict(pass.podman)}`);
     console.log(`  ${pad('(info) --net=none vs podman --network=none')}${ratio.nonePodman.toFixed(2)}x`);
-  } else console.log('  capsule/podman: not measured (podman not installed)');
+  } else console.log('  capsule/podman: not measured');
   console.log(`  ${pad('(info) --net=none vs nspawn --private-network')}${ratio.noneVsPrivNspawn.toFixed(2)}x  (--net=none costs ${fmtMs(m.none - m.host)} over --net=host bare nspawn: ${fmtMs(m.nspawnPriv - m.nspawn)})`);
   console.log('  breakdown of capsule run --net=host (medians of the split runs):');
   console.log(`    ${pad('capsule prepare')}${fmtMs(m.prepare)}  (Node start, store, pod files; node -e 0 is ${fmtMs(m.node)})`);
@@ -371,7 +353,7 @@ async function main() {
   console.log(`  1-min load average: ${loadavg()} (median over rounds ${median(load).toFixed(2)})`);
   const left = w.leftovers();
   console.log(`  after gc: ${w.allPods().length} pods, ${left.length === 0 ? 'no cgroups, mounts or processes left' : `LEFT: ${left.join('; ')}`} (${w.uuids.size} pods made)`);
-  const result = { rounds, medianMs: m, samplesMs: t, ratio, pass, phases: Object.fromEntries(PHASES.map((l, i) => [l.split(':')[0], phaseMs[i]])), podman: podman || 'not installed', loadavg: median(load), podsMade: w.uuids.size, leftovers: left };
+  const result = { rounds, medianMs: m, samplesMs: t, ratio, pass, phases: Object.fromEntries(PHASES.map((l, i) => [l.split(':')[0], phaseMs[i]])), podman: podman.why ?? podman.describe, loadavg: median(load), podsMade: w.uuids.size, leftovers: left };
   console.log(`BENCH_JSON ${JSON.stringify({ podRun: result })}`);
 }
 

@@ -89,7 +89,7 @@ if (podRun.skipped) console.log('pods     skipped (BENCH_PODS=0)');
 else if (pr?.skipped) console.log(`pods     skipped: ${pr.skipped}`);
 else if (pr) {
   console.log(`pod-run  capsule run ${ms(pr.medianMs.host)} vs bare nspawn ${ms(pr.medianMs.nspawn)} = ${pr.ratio.nspawn.toFixed(2)}x (<= 2.5x) ${v(pr.pass.nspawn)}`);
-  console.log(`pod-run  capsule run vs podman: ${pr.ratio.podman === null ? `not measured (podman ${pr.podman})` : `${ms(pr.medianMs.podman)} = ${pr.ratio.podman.toFixed(2)}x (<= 1.0x) ${v(pr.pass.podman)}`}`);
+  console.log(`pod-run  capsule run vs podman: ${pr.ratio.podman === null ? `not measured (${pr.podman})` : `${ms(pr.medianMs.podman)} = ${pr.ratio.podman.toFixed(2)}x (<= 1.0x) ${v(pr.pass.podman)}`}`);
 } else console.log(`pod-run  FAILED (exit ${podRun.code})`);
 if (pres && !pres.skipped) {
   console.log(`resident Node processes while a pod runs: ${pres.counts.node} (none) ${v(pres.pass.node)}; Capsule's own ${(pres.medianRssKb.capsule / 1024).toFixed(2)} MB (<= 10 MB) ${v(pres.pass.capsule)}; nspawn ${(pres.medianRssKb.nspawn / 1024).toFixed(2)} MB (info)`);
