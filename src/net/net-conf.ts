@@ -1,4 +1,5 @@
 import { CapsuleError } from '../errors/capsule-error.js';
+import { DEFAULT_NET_MASQ, type SharedMasq } from './shared-masq.js';
 
 /**
  * A CNI network configuration list (CNI spec 1.0 "Network configuration lists"). A single-plugin
@@ -13,6 +14,11 @@ export interface NetConfList {
   source: string;
   /** Built-in nets only: plugins whose only purpose is port mappings are skipped when there are none. */
   builtIn: boolean;
+  /**
+   * Built-in `default` only: its masquerade is this shared rule set (made once, kept), not ptp's
+   * per-pod `ipMasq` chain (src/net/shared-masq.ts).
+   */
+  sharedMasq?: SharedMasq;
 }
 
 /** CNI 1.0: a network name starts with an alphanumeric, then alphanumerics, `_`, `.`, `-`. */
@@ -54,7 +60,7 @@ export function parseNetConf(text: string, source: string, kind: 'conf' | 'confl
 }
 
 /** The subnet, masquerade and route of rkt's default net, as a CNI 1.0 list. */
-export const DEFAULT_SUBNET = '172.16.28.0/24';
+export const DEFAULT_SUBNET = DEFAULT_NET_MASQ.subnet;
 export const DEFAULT_RESTRICTED_SUBNET = '172.31.0.0/16';
 
 export function builtInNets(): NetConfList[] {
@@ -64,8 +70,9 @@ export function builtInNets(): NetConfList[] {
       name: 'default',
       source: 'built-in',
       builtIn: true,
+      sharedMasq: DEFAULT_NET_MASQ,
       plugins: [
-        { type: 'ptp', ipMasq: true, ipam: { type: 'host-local', subnet: DEFAULT_SUBNET, routes: [{ dst: '0.0.0.0/0' }] } },
+        { type: 'ptp', ipMasq: false, ipam: { type: 'host-local', subnet: DEFAULT_SUBNET, routes: [{ dst: '0.0.0.0/0' }] } },
         { type: 'portmap', capabilities: { portMappings: true }, snat: true },
       ],
     },

@@ -61,6 +61,12 @@ describe.skipIf(skip !== null)('networking: the default nets, ports, DNS, teardo
     expect(list.stdout).toContain(`default:ip4=${ip}`);
     const json = JSON.parse((await w.run(['status', '--format=json', a.uuid])).stdout) as { networks?: Array<Record<string, unknown>> };
     expect(json.networks?.[0]).toMatchObject({ net_name: 'default', ip, if_name: 'eth0' });
+    // Masquerade through the shared CAPSULE-MASQ chain (made by the first pod, kept), not a
+    // per-pod chain of ptp's; no portmap rules without --port: no iptables line names the pod.
+    const nat = execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' }).split('\n');
+    expect(nat.filter((l) => l.startsWith('-A POSTROUTING ') && l.includes('-j CAPSULE-MASQ'))).toEqual(['-A POSTROUTING -s 172.16.28.0/24 -m comment --comment "capsule: masquerade of the default net" -j CAPSULE-MASQ']);
+    expect(nat.filter((l) => l.startsWith('-A CAPSULE-MASQ '))).toEqual(['-A CAPSULE-MASQ -d 172.16.28.0/24 -j ACCEPT', '-A CAPSULE-MASQ ! -d 224.0.0.0/4 -j MASQUERADE']);
+    expect(nat.filter((l) => l.includes(a.uuid))).toEqual([]);
     expect((await w.run(['stop', a.uuid])).code).toBe(0);
     await a.child.exited;
     await gcAll();

@@ -10,6 +10,7 @@ import { attachNets, detachNets, prepareDelSteps, type NetInfoEntry } from '../.
 import type { NetTeardown } from './nspawn-plan.js';
 import { collectNets, type NetConfFile } from '../../net/net-conf.js';
 import { chooseNets, parseNetFlag, type NetSelection } from '../../net/net-select.js';
+import { ensureSharedMasq } from '../../net/ensure-masq.js';
 import { NET_DIR, NET_LOCK, netnsPath, readRecords } from '../../net/net-state.js';
 import { lockFile } from '../../sys/flock.js';
 import { createNetns, removeNetns } from '../../sys/netns.js';
@@ -108,14 +109,23 @@ export async function setupPodNet(podDir: string, env: NetEnv, pod: PodRuntime, 
   const netns = netnsPath(env.netnsDir, pod.uuid);
   fs.mkdirSync(path.join(podDir, NET_DIR), { recursive: true, mode: 0o700 });
   fs.writeFileSync(path.join(podDir, NETNS_FILE), netns);
+  // The shared masquerade rules (made by the first pod, one `iptables -C` after that) meanwhile:
+  // the pod sends nothing before nspawn starts, after both are done.
+  const masqs = [...new Map(nets.flatMap((n) => (n.conf.sharedMasq ? [[n.conf.sharedMasq.chain, n.conf.sharedMasq] as const] : []))).values()];
+  const masq = Promise.all(masqs.map((m) => ensureSharedMasq(m)));
+  masq.catch(() => undefined); // awaited below on every path
   try {
     await createNetns(netns);
     const r = await attachNets({ podDir, uuid: pod.uuid, nets, netns, pluginPath: env.pluginPath, portMappings: mappings });
+    await masq.catch((e: unknown) => {
+      throw new CapsuleError('net-masq', 'setting up the default net\'s masquerade rules', { cause: e });
+    });
     fs.writeFileSync(path.join(podDir, POD_FILES.netInfo), JSON.stringify(r.info));
     fs.writeFileSync(path.join(podDir, NET_LOCK), '', { mode: 0o600 });
     const teardown: NetTeardown = { lock: NET_LOCK, steps: prepareDelSteps(podDir), netnsMarker: NETNS_FILE };
     return { kind: 'cni', netns, teardown, info: r.info, dns: r.dns };
   } catch (e) {
+    await masq.catch(() => undefined);
     await teardownPodNet(podDir, false).catch(() => undefined);
     throw e;
   }
