@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   BENCH_DIR, HAS_GNU_TIME, REPO, TIME, ensureBuilt, envInt, fmtMs, fmtS, gnupgHome, isRoot, median, onCleanup, rmrf, run, scratchTmpfs, sleepMs, verdict,
+  alternatingRounds,
 } from './lib.mjs';
 
 const TARGET_RATIO_C = 0.8;
@@ -364,24 +365,22 @@ async function main() {
   const runners = { A: runA, B: runB, C: runC, D: runD };
   const base = ['A', 'B', 'C'].filter((w) => (w !== 'A' || !aError) && (w !== 'C' || !cBlocker));
   const load0 = os.loadavg()[0];
-  for (let i = 0; i < rounds; i++) {
-    if (i > 0 && Date.now() - tStart > budgetMs) {
-      console.log(`  time budget (${budgetMs / 1000} s) reached: stopping after ${i} rounds`);
-      break;
-    }
-    // Rotate the order (ABC, BCA, CAB, ...) so drift hits all alike; the informational D goes last.
-    const order = [...base.slice(i % base.length), ...base.slice(0, i % base.length), ...(doD ? ['D'] : [])];
-    const line = [];
-    for (const w of order) {
-      const r = runners[w](i);
+  // tStart: the budget counts the set-up and checks too.
+  const spent = Date.now() - tStart;
+  await alternatingRounds({
+    keys: base,
+    last: doD ? ['D'] : [],
+    rounds,
+    budgetMs: Math.max(0, budgetMs - spent),
+    runOne: (w, i) => runners[w](i),
+    after: async (w, r) => {
       res[w].push(r.ms);
       if (r.maxRssKb !== null) rss[w].push(r.maxRssKb);
       if (r.cpuS !== null) cpu[w].push(r.cpuS);
       await tick();
-      line.push(`${w} ${fmtS(r.ms)}${w === 'A' && r.maxRssKb !== null ? ` (peak RSS ${(r.maxRssKb / 1024).toFixed(0)} MB)` : ''}`);
-    }
-    console.log(`  round ${i + 1}: ${line.join(', ')}`);
-  }
+    },
+    onRound: (i, line) => console.log(`  round ${i + 1}: ${line.map(([w, r]) => `${w} ${fmtS(r.ms)}${w === 'A' && r.maxRssKb !== null ? ` (peak RSS ${(r.maxRssKb / 1024).toFixed(0)} MB)` : ''}`).join(', ')}`),
+  });
   const load1 = os.loadavg()[0];
 
   // --- report ---------------------------------------------------------------------------------------

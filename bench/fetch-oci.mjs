@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { BENCH_DIR, HAS_GNU_TIME, TIME, ensureBuilt, envInt, fmtS, median, onCleanup, rmrf, run, scratchTmpfs, sleepMs, verdict } from './lib.mjs';
+import { BENCH_DIR, HAS_GNU_TIME, TIME, alternatingRounds, ensureBuilt, envInt, fmtS, median, onCleanup, rmrf, run, scratchTmpfs, sleepMs, verdict } from './lib.mjs';
 
 const TARGET_RATIO = 0.8;
 const TARGET_RSS_MB = 150;
@@ -210,10 +210,12 @@ async function main() {
   const times = { A: [], B: [], C: [] };
   const rss = [];
   let keep;
-  for (let i = 0; i < rounds; i++) {
-    const rot = order.map((_, j) => order[(i + j) % order.length]);
-    for (const k of rot) {
-      const r = tools[k](i);
+  await alternatingRounds({
+    keys: order,
+    rounds,
+    runOne: (k, i) => tools[k](i),
+    // Untimed: keep the last Capsule store (for the shared-layer check), drop the others.
+    after: (k, r) => {
       times[k].push(r.ms);
       if (k === 'A') {
         rss.push(r.maxRssKb);
@@ -223,9 +225,9 @@ async function main() {
         spawnSync('podman', ['--root', path.join(r.podmanRoot, 'root'), '--runroot', path.join(r.podmanRoot, 'run'), 'system', 'reset', '-f'], { stdio: 'ignore' });
         rmrf(r.podmanRoot);
       } else rmrf(r.dir);
-    }
-    console.log(`  round ${i + 1}: ${order.map((k) => `${k} ${fmtS(times[k].at(-1))}`).join('  ')}`);
-  }
+    },
+    onRound: (i) => console.log(`  round ${i + 1}: ${order.map((k) => `${k} ${fmtS(times[k].at(-1))}`).join('  ')}`),
+  });
 
   // Shared layers: the second image into the last Capsule store; only its own layer is downloaded.
   const before = Object.fromEntries(Object.entries(stamp.layers).map(([k, d]) => [k, blobGets(log, d)]));

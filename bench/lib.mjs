@@ -187,3 +187,32 @@ export function sleepMs(ms) {
 export function rmrf(p) {
   fs.rmSync(p, { recursive: true, force: true, maxRetries: 3 });
 }
+
+/**
+ * The alternating timing loop of the comparison benches: `rounds` rounds, each running every key
+ * of `keys` once in a rotating order (ABC, BCA, CAB, …, so drift hits all alike), then the keys of
+ * `last` (informational runs) in their order. `runOne(key, round)` runs one and returns its
+ * result ({ ms, … }); `after(key, result, round)` (optional) runs untimed after each.
+ * Stops early, saying so, once `budgetMs` is spent (after at least one round). Returns the results
+ * per key, in run order, and calls `onRound(round, [[key, result], …])` after each round.
+ */
+export async function alternatingRounds({ keys, last = [], rounds, runOne, after, onRound, budgetMs = Infinity }) {
+  const results = Object.fromEntries([...keys, ...last].map((k) => [k, []]));
+  const t0 = Date.now();
+  for (let i = 0; i < rounds; i++) {
+    if (i > 0 && Date.now() - t0 > budgetMs) {
+      console.log(`  time budget (${budgetMs / 1000} s) reached: stopping after ${i} rounds`);
+      break;
+    }
+    const order = [...keys.slice(i % keys.length), ...keys.slice(0, i % keys.length), ...last];
+    const line = [];
+    for (const k of order) {
+      const r = await runOne(k, i);
+      results[k].push(r);
+      line.push([k, r]);
+      if (after) await after(k, r, i);
+    }
+    onRound?.(i, line);
+  }
+  return results;
+}

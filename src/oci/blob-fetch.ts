@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js';
 import { AsyncFileWriter } from '../sys/async-file-writer.js';
 import { fsyncDir, tempName, writeFileAtomic } from '../sys/atomic-write.js';
 import { removeOnSignal } from '../sys/signal-cleanup.js';
+import type { BlobObserver } from './layer-feed.js';
 import { shortDigest } from './manifest.js';
 import type { Descriptor, ImageSource } from './types.js';
 
@@ -73,8 +74,21 @@ async function hashFile(file: string, h: Hash): Promise<void> {
  * to its content address. A failed transfer leaves its bytes as a partial file a later fetch
  * resumes from (re-hashing what is there); nothing unverified is ever under cas/blob.
  */
-export async function fetchBlobToStore(store: Store, source: ImageSource, d: Descriptor, what: string, onBytes?: (n: number) => void): Promise<'stored' | 'present'> {
-  if (haveBlob(store, d.digest, d.size)) return 'present';
+export interface BlobFetchOptions {
+  /** Bytes as they arrive (progress). */
+  onBytes?: (n: number) => void;
+  /** Follows the download (a layer rendered while it arrives: layer-feed.ts). */
+  observer?: BlobObserver;
+  /** Aborted: the transfer stops at its next chunk (another part of the import failed). */
+  signal?: AbortSignal;
+}
+
+export async function fetchBlobToStore(store: Store, source: ImageSource, d: Descriptor, what: string, o: BlobFetchOptions = {}): Promise<'stored' | 'present'> {
+  const { onBytes, observer, signal } = o;
+  if (haveBlob(store, d.digest, d.size)) {
+    observer?.present(ociBlobPath(store.layout, d.digest));
+    return 'present';
+  }
   fs.mkdirSync(store.layout.tmpDir, { recursive: true, mode: 0o700 });
   const mine = path.join(store.layout.tmpDir, tempName('blob'));
   // A signal drops what this transfer holds (a cut transfer, not a signal, leaves a partial to resume).
@@ -95,7 +109,9 @@ export async function fetchBlobToStore(store: Store, source: ImageSource, d: Des
     }
   }
   if (have > 0) onBytes?.(have);
-  const out = have > 0 ? await AsyncFileWriter.resume(mine, have) : await AsyncFileWriter.create(mine);
+  const written = observer ? (n: number) => observer.written(n) : undefined;
+  const out = have > 0 ? await AsyncFileWriter.resume(mine, have, undefined, written) : await AsyncFileWriter.create(mine, 0o600, undefined, written);
+  observer?.started(mine, have);
   let ok = false;
   let keep = false;
   try {
@@ -104,6 +120,7 @@ export async function fetchBlobToStore(store: Store, source: ImageSource, d: Des
       let cut: unknown;
       try {
         for await (const c of await source.getBlob(d, have)) {
+          signal?.throwIfAborted();
           if (have + c.length > d.size) throw tooLarge(what, d);
           have += c.length;
           h.update(c);
@@ -112,6 +129,7 @@ export async function fetchBlobToStore(store: Store, source: ImageSource, d: Des
         }
       } catch (e) {
         if (e instanceof CapsuleError && (e.code === 'size-mismatch' || e.code === 'digest-mismatch')) throw e;
+        if (signal?.aborted) throw e;
         cut = e;
       }
       if (have === d.size && cut === undefined) break;
@@ -137,13 +155,16 @@ export async function fetchBlobToStore(store: Store, source: ImageSource, d: Des
     fs.rmSync(mine, { force: true });
     throw new DigestMismatch(d.digest, actual, `${what} does not match its digest`);
   }
+  observer?.verified();
   const dest = ociBlobPath(store.layout, d.digest);
   fs.mkdirSync(path.dirname(dest), { recursive: true, mode: 0o700 });
   if (haveBlob(store, d.digest, d.size)) {
     fs.rmSync(mine, { force: true });
+    observer?.movedTo(dest);
     return 'present';
   }
   fs.renameSync(mine, dest);
+  observer?.movedTo(dest);
   await fsyncDir(path.dirname(dest));
   return 'stored';
 }

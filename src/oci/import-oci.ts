@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LayerPolicyReport } from '../aci/layer-writer.js';
+import { LayerWriter, type LayerPolicyReport } from '../aci/layer-writer.js';
 import { CapsuleError } from '../errors/capsule-error.js';
 import { parseImageId, type ImageId } from '../spec/image-id.js';
 import type { ImageManifest } from '../spec/image-manifest.js';
 import { getImage, labelsOf, touchImage, upsertImage } from '../store/image-index.js';
 import { getOciRef, ociTreeId, upsertOciImage, type StoredLayer } from '../store/oci-index.js';
-import { renderOciInto } from '../store/oci-render.js';
+import { applyLayer, applyLayerBytes } from '../store/oci-render.js';
 import type { Store } from '../store/store.js';
 import { getTree } from '../store/tree-index.js';
 import { commitTree, treeBytes, treeIsRendered } from '../store/tree-store.js';
@@ -16,6 +16,7 @@ import { fetchBlobToStore, readSmallBlob, storeBlobBytes } from './blob-fetch.js
 import { configToApp } from './config-app.js';
 import { resolveManifest, type ResolvedManifest } from './resolve-manifest.js';
 import { MAX_OCI_CONFIG_BYTES, parseImageConfig, shortDigest } from './manifest.js';
+import { LayerFeed } from './layer-feed.js';
 import { formatPlatform, type WantedPlatform } from './platform.js';
 import { formatReference, repositoryName, type OciReference } from './reference.js';
 import { MEDIA, type Descriptor, type ImageSource, type Sha256Digest } from './types.js';
@@ -74,21 +75,25 @@ export function refKey(ref: OciReference): string {
   return ref.tag !== undefined ? `${repositoryName(ref)}:${ref.tag}` : formatReference(ref);
 }
 
-/** Runs `f` over `items`, `n` at once; after a failure no new item starts. */
-async function pool<T>(items: readonly T[], n: number, f: (x: T) => Promise<void>): Promise<void> {
+/**
+ * Runs `f` over `items` (with their index), `n` at once; after a failure no new item starts.
+ * Settles only when every started item has: then throws the first failure.
+ */
+export async function pool<T>(items: readonly T[], n: number, f: (x: T, i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  let failed = false;
+  let failure: { e: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
+    while (failure === undefined && next < items.length) {
+      const i = next++;
       try {
-        await f(items[next++]!);
+        await f(items[i]!, i);
       } catch (e) {
-        failed = true;
-        throw e;
+        failure ??= { e };
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  if (failure !== undefined) throw failure.e;
 }
 
 const CONFIG_TYPES = new Set<string>([MEDIA.ociConfig, MEDIA.dockerConfig]);
@@ -173,41 +178,87 @@ interface Prepared {
 
 async function storeAndIndex(store: Store, source: ImageSource, r: ResolvedManifest, key: string, o: OciImportOptions, now: () => number, p: Prepared, added: string[]): Promise<Omit<OciImportResult, 'trust' | 'unchanged'>> {
   const m = r.manifest;
-  const { id, config, configBytes, layers, cfgPlatform } = p;
-  let fetched = 0;
-  await pool(m.layers, LAYER_CONCURRENCY, async (l) => {
-    const bar = o.progress?.(`layer ${shortDigest(l.digest)}`, l.size);
-    try {
-      const got = await fetchBlobToStore(store, source, l, 'layer', bar ? (n) => bar.add(n) : undefined);
-      if (got === 'stored') {
-        fetched++;
-        added.push(l.digest);
-      }
-    } finally {
-      bar?.done();
-    }
-  });
-  crashPoint('oci-after-layers');
-  if (await storeBlobBytes(store, m.config.digest, configBytes)) added.push(m.config.digest);
-  if (await storeBlobBytes(store, r.manifestDigest, r.manifestBytes)) added.push(r.manifestDigest);
-  if (r.topDigest !== r.manifestDigest && (await storeBlobBytes(store, r.topDigest, r.topBytes))) added.push(r.topDigest);
-
+  const { id, config, configBytes, layers } = p;
   const { manifest, run } = configToApp(config, source.ref, id);
   const treeId = ociTreeId(layers);
-  let policy: LayerPolicyReport | undefined;
-  if (!(getTree(store.db, treeId) && treeIsRendered(store, treeId))) {
-    const tmp = await store.makeTemp(tempName('tree'));
-    try {
+  const render = !(getTree(store.db, treeId) && treeIsRendered(store, treeId));
+  const tmp = render ? await store.makeTemp(tempName('tree')) : undefined;
+  try {
+    let fetched = 0;
+    let writer: LayerWriter | undefined;
+    // Each layer is applied as soon as it and every layer below it are there, while the ones
+    // above still download: the renderer follows a downloading layer's file as it is written.
+    const feeds = m.layers.map((l) => new LayerFeed(l.size));
+    const abort = new AbortController();
+    const downloads = pool(m.layers, LAYER_CONCURRENCY, async (l, i) => {
+      const bar = o.progress?.(`layer ${shortDigest(l.digest)}`, l.size);
+      try {
+        const got = await fetchBlobToStore(store, source, l, 'layer', { onBytes: bar ? (n) => bar.add(n) : undefined, observer: feeds[i], signal: abort.signal });
+        if (got === 'stored') {
+          fetched++;
+          added.push(l.digest);
+        }
+      } catch (e) {
+        feeds[i]!.fail(e);
+        throw e;
+      } finally {
+        bar?.done();
+      }
+    }).catch((e: unknown) => {
+      // Layers that will not start now: their renderer must not wait for them.
+      for (const f of feeds) f.fail(e);
+      throw e;
+    });
+    const rendering = tmp === undefined ? Promise.resolve() : (async () => {
       fs.mkdirSync(tmp, { mode: 0o700 });
-      const w = await renderOciInto(store, path.join(tmp, 'rootfs'), layers);
-      policy = w.report;
+      const rootfs = path.join(tmp, 'rootfs');
+      fs.mkdirSync(rootfs, { mode: 0o700 });
+      const w = new LayerWriter(rootfs);
+      for (const [i, l] of layers.entries()) {
+        const f = feeds[i]!;
+        const got = await f.ready();
+        if (got.kind === 'present') await applyLayer(store, w, l);
+        else await applyLayerBytes(w, l, f.chunks());
+      }
+      w.finish();
+      writer = w;
+    })().catch((e: unknown) => {
+      abort.abort(e);
+      throw e;
+    });
+    // Both settle before anything goes on (or is cleaned up). A failed download fails the
+    // renderer with its own error; a failed render aborts the downloads with its error.
+    const [dl, rd] = await Promise.allSettled([downloads, rendering]);
+    if (rd.status === 'rejected') throw rd.reason;
+    if (dl.status === 'rejected') throw dl.reason;
+    crashPoint('oci-after-layers');
+    if (await storeBlobBytes(store, m.config.digest, configBytes)) added.push(m.config.digest);
+    if (await storeBlobBytes(store, r.manifestDigest, r.manifestBytes)) added.push(r.manifestDigest);
+    if (r.topDigest !== r.manifestDigest && (await storeBlobBytes(store, r.topDigest, r.topBytes))) added.push(r.topDigest);
+    if (tmp !== undefined && writer !== undefined) {
       crashPoint('before-tree-commit');
       await testPauseAsync('before-tree-commit');
-      await commitTree(store, tmp, { id: treeId, imageId: id, deps: layers.map((l) => l.digest), size: treeBytes(w.nodes.values()), created: now() });
-    } finally {
-      await fs.promises.rm(tmp, { recursive: true, force: true });
+      await commitTree(store, tmp, { id: treeId, imageId: id, deps: layers.map((l) => l.digest), size: treeBytes(writer.nodes.values()), created: now() });
     }
+    return indexImage(store, source, r, key, o, now, p, { manifest, run, fetched, policy: writer?.report });
+  } finally {
+    if (tmp !== undefined) await fs.promises.rm(tmp, { recursive: true, force: true });
   }
+}
+
+function indexImage(
+  store: Store,
+  source: ImageSource,
+  r: ResolvedManifest,
+  key: string,
+  o: OciImportOptions,
+  now: () => number,
+  p: Prepared,
+  x: { manifest: ImageManifest; run: ReturnType<typeof configToApp>['run']; fetched: number; policy: LayerPolicyReport | undefined },
+): Omit<OciImportResult, 'trust' | 'unchanged'> {
+  const m = r.manifest;
+  const { id, layers, cfgPlatform } = p;
+  const { manifest, run, fetched, policy } = x;
   crashPoint('before-index');
   const blobs = [...new Set([r.topDigest, r.manifestDigest, m.config.digest, ...layers.map((l) => l.digest)])];
   const size = m.config.size + r.manifestBytes.length + (r.topDigest !== r.manifestDigest ? r.topBytes.length : 0) + layers.reduce((a, l) => a + l.size, 0);

@@ -48,9 +48,17 @@ export function mediaTypeCompression(mediaType: string): LayerCompression | unde
  * config's diff_id.
  */
 export async function applyLayer(store: Store, writer: LayerWriter, layer: StoredLayer, limits: SizeLimits = DEFAULT_SIZE_LIMITS): Promise<void> {
+  await applyLayerBytes(writer, layer, readOciBlob(store, layer.digest), limits);
+}
+
+/**
+ * applyLayer with the layer's compressed bytes from elsewhere (a download as it arrives,
+ * layer-feed.ts): `blob` must end only when its bytes are known to match the layer's digest.
+ */
+export async function applyLayerBytes(writer: LayerWriter, layer: StoredLayer, blob: AsyncIterable<Buffer>, limits: SizeLimits = DEFAULT_SIZE_LIMITS): Promise<void> {
   let compressed = 0;
   const counted = (async function* () {
-    for await (const c of readOciBlob(store, layer.digest)) {
+    for await (const c of blob) {
       compressed += c.length;
       yield c;
     }
