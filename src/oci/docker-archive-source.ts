@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { CapsuleError } from '../errors/capsule-error.js';
-import { parseBoundedJson } from '../spec/json-limits.js';
+import { parseStrictJsonBytes } from '../spec/json-limits.js';
 import { readSmall, TarFiles, type FileSet } from './blob-files.js';
 import { sha256Of } from './digest.js';
 import { localReference } from './layout-source.js';
@@ -26,7 +26,7 @@ async function readSaveManifest(files: FileSet): Promise<SaveEntry[]> {
     const legacy = files.size('repositories') !== undefined;
     throw new CapsuleError('bad-layout', `${files.description} is not a docker-archive (no manifest.json${legacy ? '; the pre-1.10 "repositories" format is not supported' : ''})`);
   }
-  const v = parseBoundedJson((await readSmall(files, 'manifest.json', MAX_OCI_MANIFEST_BYTES, 'manifest.json')).toString('utf8'), `${files.description}: manifest.json`, MAX_OCI_MANIFEST_BYTES);
+  const v = parseStrictJsonBytes(await readSmall(files, 'manifest.json', MAX_OCI_MANIFEST_BYTES, 'manifest.json'), `${files.description}: manifest.json`, MAX_OCI_MANIFEST_BYTES);
   if (!Array.isArray(v) || v.length === 0) throw new CapsuleError('bad-layout', `${files.description}: manifest.json lists no image`);
   return v.map((e, i) => {
     const what = `${files.description}: manifest.json[${i}]`;

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { CapsuleError } from '../errors/capsule-error.js';
-import { parseBoundedJson } from '../spec/json-limits.js';
+import { parseBoundedJson, parseStrictJsonBytes } from '../spec/json-limits.js';
 import { DirFiles, readSmall, TarFiles, type FileSet } from './blob-files.js';
 import { MAX_OCI_MANIFEST_BYTES, parseDescriptor } from './manifest.js';
 import { parseOciReference, type OciReference } from './reference.js';
@@ -41,7 +41,7 @@ async function readIndex(files: FileSet): Promise<Descriptor[]> {
   if (!isObj(lv) || typeof lv.imageLayoutVersion !== 'string' || !lv.imageLayoutVersion.startsWith('1.')) {
     throw new CapsuleError('bad-layout', `${files.description}: unsupported imageLayoutVersion ${JSON.stringify(isObj(lv) ? lv.imageLayoutVersion : lv)}`);
   }
-  const v = parseBoundedJson((await readSmall(files, 'index.json', MAX_OCI_MANIFEST_BYTES, 'index.json')).toString('utf8'), `${files.description}: index.json`, MAX_OCI_MANIFEST_BYTES);
+  const v = parseStrictJsonBytes(await readSmall(files, 'index.json', MAX_OCI_MANIFEST_BYTES, 'index.json'), `${files.description}: index.json`, MAX_OCI_MANIFEST_BYTES);
   if (!isObj(v) || !Array.isArray(v.manifests)) throw new CapsuleError('bad-layout', `${files.description}: index.json has no manifests list`);
   return v.manifests.map((m, i) => parseDescriptor(m, `${files.description}: index.json manifests[${i}]`));
 }

@@ -1,5 +1,5 @@
 import { CapsuleError } from '../errors/capsule-error.js';
-import { parseBoundedJson } from '../spec/json-limits.js';
+import { parseStrictJsonBytes } from '../spec/json-limits.js';
 import { MEDIA, type Descriptor, type Platform, type Sha256Digest } from './types.js';
 
 /** Bounds on what a source may make us read into memory (containers/image uses 4 MiB for both). */
@@ -94,7 +94,7 @@ export function isManifestType(t: string): boolean {
  * body's own `mediaType`; Docker schema 1 is refused by name.
  */
 export function parseManifestBytes(bytes: Buffer, sourceType: string, what: string): ParsedIndex | ParsedManifest {
-  const v = parseBoundedJson(bytes.toString('utf8'), what, MAX_OCI_MANIFEST_BYTES);
+  const v = parseStrictJsonBytes(bytes, what, MAX_OCI_MANIFEST_BYTES);
   if (!isObj(v)) throw bad(what, 'must be a JSON object');
   const bodyType = typeof v.mediaType === 'string' ? v.mediaType : undefined;
   if (v.schemaVersion === 1 || (bodyType !== undefined && (bodyType === MEDIA.dockerSchema1 || bodyType === MEDIA.dockerSchema1Signed)) || sourceType === MEDIA.dockerSchema1 || sourceType === MEDIA.dockerSchema1Signed) {
@@ -164,7 +164,7 @@ function keySet(v: unknown, what: string): Record<string, unknown> | undefined {
 }
 
 export function parseImageConfig(bytes: Buffer, what: string): ImageConfig {
-  const v = parseBoundedJson(bytes.toString('utf8'), what, MAX_OCI_CONFIG_BYTES);
+  const v = parseStrictJsonBytes(bytes, what, MAX_OCI_CONFIG_BYTES);
   if (!isObj(v)) throw bad(what, 'must be a JSON object');
   const rootfs = v.rootfs;
   if (!isObj(rootfs)) throw bad(what, 'rootfs must be an object');

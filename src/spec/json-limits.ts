@@ -49,3 +49,21 @@ export function decodeManifestBytes(bytes: Buffer, what: string): string {
     throw new CapsuleError('invalid-manifest', `${what}: not valid UTF-8`);
   }
 }
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * parseStrictManifestJson of bytes as they were fetched or read (OCI manifests, indexes, configs,
+ * a docker-archive's manifest.json): they must be UTF-8 exactly (a lenient decode would turn bad
+ * bytes into U+FFFD, and a digested document must mean one thing), with no byte-order mark.
+ */
+export function parseStrictJsonBytes(bytes: Buffer, what: string, maxBytes = MAX_MANIFEST_BYTES): unknown {
+  if (bytes.length > maxBytes) throw new CapsuleError('invalid-manifest', `${what}: larger than ${maxBytes} bytes`);
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    throw new CapsuleError('invalid-manifest', `${what}: not valid JSON: not valid UTF-8`);
+  }
+  return parseStrictManifestJson(text, what, maxBytes);
+}

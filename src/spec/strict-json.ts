@@ -41,19 +41,35 @@ export function parseStrictJson(text: string, maxDepth = MAX_CLAIM_DEPTH): unkno
     if (LONE_SURROGATE.test(s)) fail('lone surrogate in a string (not representable in UTF-8)');
     return s;
   };
+  /** The members of an object or array (text[i] is its opening bracket), `each` reading one; ends after `close`. */
+  const members = (close: '}' | ']', each: () => void): void => {
+    i++;
+    ws();
+    if (text[i] === close) {
+      i++;
+      return;
+    }
+    for (;;) {
+      each();
+      ws();
+      if (text[i] === ',') {
+        i++;
+        continue;
+      }
+      if (text[i] === close) {
+        i++;
+        return;
+      }
+      fail(`expected "," or "${close}"`);
+    }
+  };
   const value = (depth: number): unknown => {
     if (depth > maxDepth) fail(`nested deeper than ${maxDepth} levels`);
     ws();
     const c = text[i];
     if (c === '{') {
-      i++;
       const out: Record<string, unknown> = {};
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return out;
-      }
-      for (;;) {
+      members('}', () => {
         ws();
         if (text[i] !== '"') fail('expected a key');
         const k = string();
@@ -62,39 +78,13 @@ export function parseStrictJson(text: string, maxDepth = MAX_CLAIM_DEPTH): unkno
         if (text[i] !== ':') fail('expected ":"');
         i++;
         Object.defineProperty(out, k, { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return out;
-        }
-        fail('expected "," or "}"');
-      }
+      });
+      return out;
     }
     if (c === '[') {
-      i++;
       const out: unknown[] = [];
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return out;
-      }
-      for (;;) {
-        out.push(value(depth + 1));
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return out;
-        }
-        fail('expected "," or "]"');
-      }
+      members(']', () => out.push(value(depth + 1)));
+      return out;
     }
     if (c === '"') return string();
     const m = /^(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)/.exec(text.slice(i, i + 64));
