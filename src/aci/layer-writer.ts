@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CapsuleError } from '../errors/capsule-error.js';
 import { DEFAULT_LIMITS, layerEntryName, type ExtractLimits } from './entry-policy.js';
 import type { TarEntry } from './tar-reader.js';
-import { digestRecords, fsSeconds, type NodeRecord, type WriterMode } from './tree-writer.js';
+import { entryAttrs, entryWriting, writeFileEntry, writeSymlinkEntry, type EntryAttrs, type EntryWriting } from './entry-write.js';
+import { digestRecords, type NodeRecord, type WriterMode } from './tree-writer.js';
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 const bad = (why: string): CapsuleError => new CapsuleError('hostile-image', why);
 
 export const WHITEOUT_PREFIX = '.wh.';
@@ -41,9 +40,7 @@ export class LayerWriter {
   private readonly children = new Map<string, Set<string>>();
   readonly report: LayerPolicyReport = { privilegeCleared: [], specialSkipped: [] };
   private layer = 0;
-  private readonly uid = process.getuid?.() ?? 0;
-  private readonly gid = process.getgid?.() ?? 0;
-  private readonly chown: boolean;
+  private readonly writing: EntryWriting;
   entries = 0;
 
   constructor(
@@ -51,7 +48,7 @@ export class LayerWriter {
     private readonly limits: ExtractLimits = DEFAULT_LIMITS,
     readonly mode: WriterMode = 'write',
   ) {
-    this.chown = this.uid === 0;
+    this.writing = entryWriting(mode === 'write');
     this.nodes.set('', { type: 'dir', layer: 0, explicit: false, mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0, digest: '' });
     this.children.set('', new Set());
   }
@@ -182,11 +179,7 @@ export class LayerWriter {
         return;
       case 'symlink': {
         if (e.linkpath === '' || Buffer.byteLength(e.linkpath) > this.limits.maxPathBytes) throw bad(`symlink ${JSON.stringify(rel)} has an empty or too long target`);
-        if (this.writes) {
-          fs.symlinkSync(e.linkpath, p);
-          if (this.chown) fs.lchownSync(p, a.uid, a.gid);
-          fs.lutimesSync(p, a.mtime, a.mtime);
-        }
+        writeSymlinkEntry(e.linkpath, p, a, this.writing);
         this.setNode(rel, { type: 'symlink', layer: this.layer, explicit: true, ...a, mode: 0o777, size: 0, digest: e.linkpath });
         return;
       }
@@ -230,53 +223,26 @@ export class LayerWriter {
     this.remove(target, true);
   }
 
-  private attrs(e: TarEntry): { mode: number; uid: number; gid: number; mtime: number } {
-    return {
-      mode: e.mode & 0o7777,
-      uid: this.chown ? e.uid : this.uid,
-      gid: this.chown ? e.gid : this.gid,
-      mtime: fsSeconds(e.mtime),
-    };
+  private attrs(e: TarEntry): EntryAttrs {
+    return entryAttrs(e, this.writing);
   }
 
-  private async writeFile(e: TarEntry, rel: string, p: string, a: { mode: number; uid: number; gid: number; mtime: number }): Promise<void> {
-    let size = 0;
-    if (!this.writes) {
-      const hash = createHash('sha256');
-      for await (const chunk of e.data) {
-        hash.update(chunk);
-        size += chunk.length;
-      }
-      this.setNode(rel, { type: 'file', layer: this.layer, explicit: true, ...a, size, digest: hash.digest('hex') });
-      return;
-    }
-    const fd = fs.openSync(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-    try {
-      for await (const chunk of e.data) {
-        let off = 0;
-        while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
-        size += chunk.length;
-      }
-      if (this.chown) fs.fchownSync(fd, a.uid, a.gid);
-      fs.fchmodSync(fd, a.mode);
-      fs.futimesSync(fd, a.mtime, a.mtime);
-      this.setNode(rel, { type: 'file', layer: this.layer, explicit: true, ...a, size, digest: '' });
-    } finally {
-      fs.closeSync(fd);
-    }
+  private async writeFile(e: TarEntry, rel: string, p: string, a: EntryAttrs): Promise<void> {
+    const { size, digest } = await writeFileEntry(e, p, a, this.writing);
+    this.setNode(rel, { type: 'file', layer: this.layer, explicit: true, ...a, size, digest });
   }
 
   /** Directory modes, owners and times last (deepest first), so read-only directories could be filled. */
   finish(): void {
     const dirs = [...this.nodes.entries()].filter(([, n]) => n.type === 'dir').sort((a, b) => b[0].length - a[0].length);
     for (const [rel, n] of dirs) {
-      if (!this.chown) {
-        n.uid = this.uid;
-        n.gid = this.gid;
+      if (!this.writing.chown) {
+        n.uid = this.writing.uid;
+        n.gid = this.writing.gid;
       }
       if (!this.writes) continue;
       const p = this.abs(rel);
-      if (this.chown) fs.chownSync(p, n.uid, n.gid);
+      if (this.writing.chown) fs.chownSync(p, n.uid, n.gid);
       fs.chmodSync(p, n.mode);
       fs.utimesSync(p, n.mtime, n.mtime);
     }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CapsuleError } from '../errors/capsule-error.js';
+import { entryAttrs, entryWriting, fsSeconds, writeFileEntry, writeSymlinkEntry, type EntryAttrs, type EntryWriting } from './entry-write.js';
 import { classifyLinkTarget, DEFAULT_LIMITS, type ExtractLimits } from './entry-policy.js';
 import type { TarEntry } from './tar-reader.js';
 
@@ -19,7 +20,6 @@ export interface NodeRecord {
 
 export type EntryFilter = (rel: string, isDir: boolean) => boolean;
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 const bad = (why: string): CapsuleError => new CapsuleError('hostile-image', why);
 
 /**
@@ -39,9 +39,7 @@ export class TreeWriter {
   readonly nodes = new Map<string, NodeRecord>();
   private layer = 0;
   private filter: EntryFilter | undefined;
-  private readonly uid = process.getuid?.() ?? 0;
-  private readonly gid = process.getgid?.() ?? 0;
-  private readonly chown: boolean;
+  private readonly writing: EntryWriting;
   entries = 0;
 
   constructor(
@@ -49,7 +47,7 @@ export class TreeWriter {
     private readonly limits: ExtractLimits = DEFAULT_LIMITS,
     readonly mode: WriterMode = 'write',
   ) {
-    this.chown = this.uid === 0;
+    this.writing = entryWriting(mode === 'write');
   }
 
   /** Starts the next (lower-priority) layer; entries claimed by earlier layers win. */
@@ -114,11 +112,7 @@ export class TreeWriter {
       case 'symlink': {
         if (e.linkpath === '' || Buffer.byteLength(e.linkpath) > this.limits.maxPathBytes) throw bad(`symlink "rootfs/${rel}" has an empty or too long target`);
         const a = this.attrs(e);
-        if (this.writes) {
-          fs.symlinkSync(e.linkpath, p);
-          if (this.chown) fs.lchownSync(p, a.uid, a.gid);
-          fs.lutimesSync(p, a.mtime, a.mtime);
-        }
+        writeSymlinkEntry(e.linkpath, p, a, this.writing);
         this.nodes.set(rel, { type: 'symlink', layer: this.layer, explicit: true, ...a, mode: 0o777, size: 0, digest: e.linkpath });
         return;
       }
@@ -135,13 +129,8 @@ export class TreeWriter {
     }
   }
 
-  private attrs(e: TarEntry): { mode: number; uid: number; gid: number; mtime: number } {
-    return {
-      mode: e.mode & 0o7777,
-      uid: this.chown ? e.uid : this.uid,
-      gid: this.chown ? e.gid : this.gid,
-      mtime: fsSeconds(e.mtime),
-    };
+  private attrs(e: TarEntry): EntryAttrs {
+    return entryAttrs(e, this.writing);
   }
 
   private get writes(): boolean {
@@ -150,30 +139,8 @@ export class TreeWriter {
 
   private async writeFile(e: TarEntry, rel: string, p: string): Promise<void> {
     const a = this.attrs(e);
-    let size = 0;
-    if (!this.writes) {
-      const hash = createHash('sha256');
-      for await (const chunk of e.data) {
-        hash.update(chunk);
-        size += chunk.length;
-      }
-      this.nodes.set(rel, { type: 'file', layer: this.layer, explicit: true, ...a, size, digest: hash.digest('hex') });
-      return;
-    }
-    const fd = fs.openSync(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-    try {
-      for await (const chunk of e.data) {
-        let off = 0;
-        while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
-        size += chunk.length;
-      }
-      if (this.chown) fs.fchownSync(fd, a.uid, a.gid);
-      fs.fchmodSync(fd, a.mode);
-      fs.futimesSync(fd, a.mtime, a.mtime);
-      this.nodes.set(rel, { type: 'file', layer: this.layer, explicit: true, ...a, size, digest: '' });
-    } finally {
-      fs.closeSync(fd);
-    }
+    const { size, digest } = await writeFileEntry(e, p, a, this.writing);
+    this.nodes.set(rel, { type: 'file', layer: this.layer, explicit: true, ...a, size, digest });
   }
 
   /** Removes a non-directory this writer created (pathWhitelist filtering). */
@@ -191,9 +158,9 @@ export class TreeWriter {
     dirs.push(['', this.nodes.get('')!]);
     for (const [rel, n] of dirs) {
       const p = this.abs(rel);
-      if (!this.chown) {
-        n.uid = this.uid;
-        n.gid = this.gid;
+      if (!this.writing.chown) {
+        n.uid = this.writing.uid;
+        n.gid = this.writing.gid;
       } else if (this.writes) fs.chownSync(p, n.uid, n.gid);
       if (!this.writes) continue;
       fs.chmodSync(p, n.mode);
@@ -206,18 +173,6 @@ export class TreeWriter {
     if (this.writes) throw new Error('TreeWriter.digest() needs replay mode');
     return digestRecords([...this.nodes.entries()]);
   }
-}
-
-/** Largest ustar octal time (year 2242); ext4, btrfs and tmpfs store it exactly, larger values get clamped by the kernel. */
-const MAX_TIME = 0o77777777777;
-
-/**
- * The mtime this writer sets and records: times before 1970 become 0 (Node's utimes turns a
- * negative number into "now") and far-future ones the ustar maximum, so the recorded digest
- * always matches what `digestTree` later reads from disk.
- */
-export function fsSeconds(d: Date): number {
-  return Math.min(Math.max(Math.floor(d.getTime() / 1000), 0), MAX_TIME);
 }
 
 export function digestRecords(records: [string, Pick<NodeRecord, 'type' | 'mode' | 'uid' | 'gid' | 'mtime' | 'size' | 'digest'>][]): string {
