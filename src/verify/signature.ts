@@ -3,8 +3,8 @@ import { prefixCovers } from '../spec/ac-identifier.js';
 import type { Fingerprint } from '../spec/fingerprint.js';
 import { type StoredKey } from './keystore.js';
 import { loadOpenPgp } from './openpgp-lazy.js';
-import { parsePublicKeys, type ParsedKey } from './public-key.js';
-import { readFileSync } from 'node:fs';
+import type { ParsedKey } from './public-key.js';
+import { signerCandidates } from './signer-candidates.js';
 import type { KeyID, Signature } from 'openpgp';
 import { SignedDigest, type SignedDigestInput } from './signed-digest.js';
 
@@ -62,29 +62,7 @@ export async function verifyingStream(
   const pgp = await loadOpenPgp();
   const signature = await readArmoredSignature(armoredSignature);
   const issuers = signature.getSigningKeyIDs();
-  const candidates: { parsed: ParsedKey; stored: StoredKey[] }[] = [];
-  const misnamed: { file: string; holds: Fingerprint }[] = [];
-  for (const sk of trusted) {
-    const already = candidates.find((c) => c.parsed.fingerprint === sk.fingerprint);
-    if (already) {
-      already.stored.push(sk);
-      continue;
-    }
-    let parsed: ParsedKey[];
-    try {
-      parsed = await parsePublicKeys(readFileSync(sk.file), sk.file);
-    } catch {
-      continue; // an unreadable key file must not make every other key unusable
-    }
-    const p = parsed[0]!;
-    if (!p.key.getKeyIDs().some((id) => issuers.some((i) => i.equals(id)))) continue;
-    if (p.fingerprint !== sk.fingerprint) {
-      // The file name is the trust decision (rkt: fingerprint mismatch); named only when it is the signer's key.
-      misnamed.push({ file: sk.file, holds: p.fingerprint });
-      continue;
-    }
-    candidates.push({ parsed: p, stored: [sk] });
-  }
+  const { candidates, misnamed } = await signerCandidates(trusted, issuers);
   if (candidates.length === 0 && misnamed[0]) {
     const m = misnamed[0];
     throw fail(`trusted key file ${JSON.stringify(m.file)} holds key ${m.holds}, not the key its name says (fingerprint mismatch)`, 'trust the key again with: capsule trust');

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { CapsuleError } from '../errors/capsule-error.js';
 import type { Message, VerifyMessageResult } from 'openpgp';
 import type { StoredKey } from './keystore.js';
 import { loadOpenPgp } from './openpgp-lazy.js';
-import { parsePublicKeys, type ParsedKey } from './public-key.js';
 import { checkKeyCurrentlyValid, type SignatureCheck } from './signature.js';
+import { signerCandidates } from './signer-candidates.js';
 
 /** A signature blob larger than this is not parsed (simple-signing ones are under 1 KiB). */
 export const MAX_SIGNED_MESSAGE = 4 * 1024 * 1024;
@@ -57,25 +56,8 @@ export async function verifySignedMessage(blob: Uint8Array, trusted: readonly St
   if (sigCount === 0) throw fail('signature is an OpenPGP message without a signature');
   if (sigCount > 1) throw fail(`signature holds ${sigCount} signatures; exactly one is expected`);
   const issuers = message.getSigningKeyIDs();
-  const candidates: { parsed: ParsedKey; stored: StoredKey[] }[] = [];
-  for (const sk of trusted) {
-    const already = candidates.find((c) => c.parsed.fingerprint === sk.fingerprint);
-    if (already) {
-      already.stored.push(sk);
-      continue;
-    }
-    let parsed: ParsedKey[];
-    try {
-      parsed = await parsePublicKeys(readFileSync(sk.file), sk.file);
-    } catch {
-      continue; // an unreadable key file must not make every other key unusable
-    }
-    const p = parsed[0]!;
-    // The file name is the trust decision: a file holding another key than its name says is skipped.
-    if (p.fingerprint !== sk.fingerprint) continue;
-    if (!p.key.getKeyIDs().some((id) => issuers.some((i) => i.equals(id)))) continue;
-    candidates.push({ parsed: p, stored: [sk] });
-  }
+  // A key file holding another key than its name says is no candidate (`misnamed` is not named here).
+  const { candidates } = await signerCandidates(trusted, issuers);
   if (candidates.length === 0) {
     const who = issuers.map((i) => i.toHex()).join(', ') || 'an unnamed key';
     throw fail(`signature made by a key that is not trusted (key ID ${who})`, 'trust the signing key with: capsule trust --prefix REGISTRY/REPOSITORY KEYFILE');
