@@ -1,16 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { digestTree } from '../aci/tree-digest.js';
 import { LayerWriter } from '../aci/layer-writer.js';
 import { END_OF_ARCHIVE, encodeHeader, padding } from '../aci/tar-writer.js';
 import { CapsuleError } from '../errors/capsule-error.js';
 import type { ImageRecord } from './image-index.js';
-import { ociBlobPath, treePath } from './layout.js';
+import { ociBlobPath } from './layout.js';
 import { ociTreeId, refsOfImage } from './oci-index.js';
 import { applyLayers, ensureOciTree, ociImageOf, readOciBlob, renderOciInto } from './oci-render.js';
 import type { Store } from './store.js';
-import { deleteTree, getTree } from './tree-index.js';
-import { removeTree, treeIsRendered } from './tree-store.js';
+import { verifyRenderedTree, type TreeVerifyResult } from './tree-verify.js';
 
 /**
  * `image extract` / `image render` of an OCI image: its layers applied in order into a directory
@@ -81,27 +79,13 @@ export async function exportOciArchive(store: Store, img: ImageRecord, out: stri
  * `image verify` of an OCI image: the layers replayed from their blobs (each re-checked against
  * its digest and diff_id) give the digest a correct tree has; a tree that differs is rendered again.
  */
-export async function verifyOciTree(store: Store, img: ImageRecord): Promise<{ outcome: 'verified' | 'rendered' | 're-rendered'; expected?: string; actual?: string }> {
+export async function verifyOciTree(store: Store, img: ImageRecord): Promise<TreeVerifyResult> {
   const o = ociImageOf(store, img);
-  const id = ociTreeId(o.layers);
-  if (!getTree(store.db, id) || !treeIsRendered(store, id)) {
-    await ensureOciTree(store, img);
-    return { outcome: 'rendered' };
-  }
-  const rootfs = path.join(treePath(store.layout, id), 'rootfs');
-  const replay = new LayerWriter(rootfs, undefined, 'replay');
-  await applyLayers(store, replay, o.layers);
-  replay.finish();
-  const expected = replay.digest();
-  const actual = digestTree(rootfs);
-  if (actual === expected) return { outcome: 'verified' };
-  const lock = await store.lock('exclusive');
-  try {
-    deleteTree(store.db, id);
-    await removeTree(store, id);
-  } finally {
-    lock.release();
-  }
-  await ensureOciTree(store, img);
-  return { outcome: 're-rendered', expected, actual };
+  const expectedDigest = async (rootfs: string): Promise<string> => {
+    const replay = new LayerWriter(rootfs, undefined, 'replay');
+    await applyLayers(store, replay, o.layers);
+    replay.finish();
+    return replay.digest();
+  };
+  return verifyRenderedTree(store, ociTreeId(o.layers), expectedDigest, () => ensureOciTree(store, img));
 }
