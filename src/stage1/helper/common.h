@@ -4,6 +4,7 @@
 
 #define _GNU_SOURCE 1
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -65,5 +66,8 @@ int exit_code_of(int wstatus);
 
 /* Current CLOCK_MONOTONIC time in milliseconds. */
 int64_t now_ms(void);
+
+/* The signals the host side (run, enter) forwards or waits for: SIGTERM, SIGINT, SIGHUP, SIGCHLD. */
+void forwarded_signal_set(sigset_t *set);
 
 #endif

@@ -62,11 +62,7 @@ static bool copy_once(int from, int to) {
 
 int pty_relay(pid_t child, int master) {
   sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGCHLD);
+  forwarded_signal_set(&set);
   sigaddset(&set, SIGWINCH);
   int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) die_errno(errno, "signalfd");

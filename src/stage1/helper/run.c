@@ -15,11 +15,7 @@
 
 void block_forwarded_signals(sigset_t *old) {
   sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGCHLD);
+  forwarded_signal_set(&set);
   if (sigprocmask(SIG_BLOCK, &set, old) < 0) die_errno(errno, "sigprocmask");
 }
 
@@ -47,11 +43,7 @@ int forward_and_wait(pid_t child) {
  * the apps gracefully; sent to nspawn they would only make it print a notice and pass them on. */
 int forward_and_wait_to(pid_t child, bool to_grandchild) {
   sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGCHLD);
+  forwarded_signal_set(&set);
   for (;;) {
     int st;
     pid_t p = waitpid(child, &st, WNOHANG);
