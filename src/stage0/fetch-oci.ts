@@ -84,23 +84,27 @@ export async function importFromSource(store: Store, source: ImageSource, source
   return { id: r.id, manifest: r.manifest };
 }
 
-/** `oci:`, `oci-archive:` and `docker-archive:` arguments, by pull policy. */
-export async function fetchLocalOci(store: Store, transport: LocalTransport, p: string, ref: string | undefined, o: OciFetchOptions, g: GlobalOptions, hooks: FetchHooks): Promise<Fetched> {
-  const sourceString = localSourceString(transport, p, ref);
-  if (o.policy !== 'update') {
-    const have = await storedFromSource(store, sourceString, o.platform);
-    if (have) {
-      hooks.debug(`using image from the store with hash ${have.id}`);
-      touchImage(store.db, have.id, Date.now());
-      return have;
-    }
-    if (o.policy === 'never') throw new CapsuleError('image-not-found', `unable to fetch image from ${sourceString}: not in the store and --pull-policy=never uses the store only`);
+/**
+ * The stored image from the same source for the same platform, unless the pull policy is
+ * `update`; with `never`, not having one is the error.
+ */
+async function storedByPolicy(store: Store, sourceString: string, o: OciFetchOptions, hooks: FetchHooks): Promise<Fetched | undefined> {
+  if (o.policy === 'update') return undefined;
+  const have = await storedFromSource(store, sourceString, o.platform);
+  if (have) {
+    hooks.debug(`using image from the store with hash ${have.id}`);
+    touchImage(store.db, have.id, Date.now());
+    return have;
   }
-  // Refused before the source is even read when the image could not be trusted anyway.
-  const verify = ociSignatureCheck(g, hooks);
+  if (o.policy === 'never') throw new CapsuleError('image-not-found', `unable to fetch image from ${sourceString}: not in the store and --pull-policy=never uses the store only`);
+  return undefined;
+}
+
+/** Opens the source and imports from it; a failure names the source, keeping the cause's code. */
+async function importOpened(store: Store, open: () => Promise<ImageSource>, sourceString: string, o: OciFetchOptions, verify: OciSignatureCheck | undefined, hooks: FetchHooks): Promise<Fetched> {
   let source: ImageSource;
   try {
-    source = await openLocal(transport, p, ref);
+    source = await open();
   } catch (e) {
     throw new CapsuleError(e instanceof CapsuleError ? e.code : 'fetch', `fetching image from ${sourceString}`, { cause: e });
   }
@@ -113,6 +117,16 @@ export async function fetchLocalOci(store: Store, transport: LocalTransport, p: 
   }
 }
 
+/** `oci:`, `oci-archive:` and `docker-archive:` arguments, by pull policy. */
+export async function fetchLocalOci(store: Store, transport: LocalTransport, p: string, ref: string | undefined, o: OciFetchOptions, g: GlobalOptions, hooks: FetchHooks): Promise<Fetched> {
+  const sourceString = localSourceString(transport, p, ref);
+  const have = await storedByPolicy(store, sourceString, o, hooks);
+  if (have) return have;
+  // Refused before the source is even read when the image could not be trusted anyway.
+  const verify = ociSignatureCheck(g, hooks);
+  return importOpened(store, () => openLocal(transport, p, ref), sourceString, o, verify, hooks);
+}
+
 /**
  * `docker://[REGISTRY/]NAME[:TAG|@DIGEST]`: a name without a registry goes to docker.d's
  * `defaultRegistry` (Docker Hub unless set). Pull policy `new` uses what the store got from the
@@ -122,28 +136,9 @@ export async function fetchDockerOci(store: Store, arg: string, o: OciFetchOptio
   const [{ parseOciReference, formatReference }, { loadRegistryConfig }, { configDirs }] = await Promise.all([import('../oci/reference.js'), import('../oci/registry/registry-config.js'), import('../fetch/http-setup.js')]);
   const ref = parseOciReference(arg, loadRegistryConfig(configDirs(g)).defaultRegistry);
   const sourceString = `docker://${formatReference(ref)}`;
-  if (o.policy !== 'update') {
-    const have = await storedFromSource(store, sourceString, o.platform);
-    if (have) {
-      hooks.debug(`using image from the store with hash ${have.id}`);
-      touchImage(store.db, have.id, Date.now());
-      return have;
-    }
-    if (o.policy === 'never') throw new CapsuleError('image-not-found', `unable to fetch image from ${sourceString}: not in the store and --pull-policy=never uses the store only`);
-  }
+  const have = await storedByPolicy(store, sourceString, o, hooks);
+  if (have) return have;
   const verify = ociSignatureCheck(g, hooks);
   const { openRegistrySource } = await import('../oci/registry/registry-source.js');
-  let source: ImageSource;
-  try {
-    source = await openRegistrySource(ref, { g, debug: (m) => hooks.debug(m) });
-  } catch (e) {
-    throw new CapsuleError(e instanceof CapsuleError ? e.code : 'fetch', `fetching image from ${sourceString}`, { cause: e });
-  }
-  try {
-    return await importFromSource(store, source, sourceString, o, verify, hooks);
-  } catch (e) {
-    throw new CapsuleError(e instanceof CapsuleError ? e.code : 'fetch', `fetching image from ${source.description}`, { cause: e });
-  } finally {
-    await source.close();
-  }
+  return importOpened(store, () => openRegistrySource(ref, { g, debug: (m) => hooks.debug(m) }), sourceString, o, verify, hooks);
 }
