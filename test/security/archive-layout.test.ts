@@ -6,38 +6,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { Header } from 'tar';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { END_OF_ARCHIVE, encodeHeader, padding } from '../../src/aci/tar-writer.js';
-import { expectRejected, makeVictim, snapshot } from '../helpers/victim.js';
-import { makeWorld, type RunResult, type World } from '../helpers/cli.js';
+import { useVictimWorld } from '../helpers/victim-world.js';
 import { manifestJson, rawTar, simpleAci, type RawEntry } from '../helpers/images.js';
 
 const ROOTFS: RawEntry = { path: 'rootfs/', type: 'Directory' };
 const MANIFEST: RawEntry = { path: 'manifest', body: manifestJson('example.com/hostile') };
 
-
-let world: World;
-let victim: string;
-
-beforeEach(() => {
-  world = makeWorld('capsule-sec-');
-  victim = makeVictim(world);
-});
-afterEach(() => world.cleanup());
-
-const expectRefusal = (r: RunResult, before: Record<string, string>, problem: RegExp): Promise<string> => expectRejected(world, victim, r, before, problem, { unsigned: true });
-
-
-
-/** Fetches an unsigned image: `rootfs/` + entries + manifest, or exactly the given bytes. */
-async function fetchHostile(image: RawEntry[] | Buffer): Promise<{ r: RunResult; before: Record<string, string> }> {
-  const file = path.join(world.base, 'hostile.aci');
-  fs.writeFileSync(file, Buffer.isBuffer(image) ? image : simpleAci('example.com/hostile', image));
-  const before = snapshot(world.base, world.dir);
-  const r = await world.run(['--insecure-options=image', 'fetch', file]);
-  return { r, before };
-}
-
+const h = useVictimWorld();
+const { expectRefusal, fetchHostile } = h;
 
 /** A PAX extended header with the given records ("<len> key=value\n", the length counting itself). */
 function paxHeader(records: [string, string][]): Buffer {
@@ -144,27 +122,27 @@ describe('trailing data (not an attack)', () => {
     // Several MiB, so it spans many decompressed chunks: all of it must be read and hashed.
     const garbage = Buffer.concat([Buffer.from('not a tar header at all'), createHash('sha512').update('x').digest(), Buffer.alloc(4 * 1024 * 1024, 0xff)]);
     const tar = rawTar(entries, { trailer: garbage });
-    const file = path.join(world.base, 'trailing.aci');
+    const file = path.join(h.world.base, 'trailing.aci');
     fs.writeFileSync(file, zlib.gzipSync(tar));
-    const r = await world.run(['--insecure-options=image', 'fetch', '--full', file]);
+    const r = await h.world.run(['--insecure-options=image', 'fetch', '--full', file]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^sha512-[0-9a-f]{64,128}\n$/);
     expect(`sha512-${sha512(tar)}`.startsWith(r.stdout.trim())).toBe(true);
     expect(`sha512-${sha512(rawTar(entries))}`.startsWith(r.stdout.trim())).toBe(false);
-    const list = await world.run(['image', 'list', '--format', 'json']);
+    const list = await h.world.run(['image', 'list', '--format', 'json']);
     const ids = (JSON.parse(list.stdout) as { id: string }[]).map((i) => i.id);
     expect(ids).toHaveLength(1);
     expect(`sha512-${sha512(tar)}`.startsWith(ids[0]!)).toBe(true);
-    const files = fs.readdirSync(path.join(world.dir, 'tree'), { recursive: true }) as string[];
+    const files = fs.readdirSync(path.join(h.world.dir, 'tree'), { recursive: true }) as string[];
     const f = files.find((p) => p.endsWith(`${path.sep}rootfs${path.sep}f`));
-    expect(fs.readFileSync(path.join(world.dir, 'tree', f!), 'utf8')).toBe('payload');
+    expect(fs.readFileSync(path.join(h.world.dir, 'tree', f!), 'utf8')).toBe('payload');
   });
 
   it('zero padding after the gzip stream imports as the same image', async () => {
     const tar = rawTar(entries);
-    const file = path.join(world.base, 'padded.aci');
+    const file = path.join(h.world.base, 'padded.aci');
     fs.writeFileSync(file, Buffer.concat([zlib.gzipSync(tar), Buffer.alloc(10_240)]));
-    const r = await world.run(['--insecure-options=image', 'fetch', '--full', file]);
+    const r = await h.world.run(['--insecure-options=image', 'fetch', '--full', file]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^sha512-[0-9a-f]{64,128}\n$/);
     expect(`sha512-${sha512(tar)}`.startsWith(r.stdout.trim())).toBe(true);

@@ -5,35 +5,13 @@
 // only the archive checks can reject it (test/security/signed-hostile.test.ts signs one).
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectRejected, makeVictim, climb, snapshot, listAll } from '../helpers/victim.js';
-import { makeWorld, type RunResult, type World } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { climb, listAll } from '../helpers/victim.js';
+import { useVictimWorld } from '../helpers/victim-world.js';
 import { manifestJson, rawTar, simpleAci, type RawEntry } from '../helpers/images.js';
 
-
-let world: World;
-let victim: string;
-
-beforeEach(() => {
-  world = makeWorld('capsule-sec-');
-  victim = makeVictim(world);
-});
-afterEach(() => world.cleanup());
-
-const expectRefusal = (r: RunResult, before: Record<string, string>, problem: RegExp): Promise<string> => expectRejected(world, victim, r, before, problem, { unsigned: true });
-
-
-
-
-/** Fetches an unsigned image: `rootfs/` + entries + manifest, or exactly the given bytes. */
-async function fetchHostile(image: RawEntry[] | Buffer): Promise<{ r: RunResult; before: Record<string, string> }> {
-  const file = path.join(world.base, 'hostile.aci');
-  fs.writeFileSync(file, Buffer.isBuffer(image) ? image : simpleAci('example.com/hostile', image));
-  const before = snapshot(world.base, world.dir);
-  const r = await world.run(['--insecure-options=image', 'fetch', file]);
-  return { r, before };
-}
-
+const h = useVictimWorld();
+const { expectRefusal, fetchHostile } = h;
 
 describe('path traversal in entry names', () => {
   // Joined naively onto the temp tree this lands in the store's cas/tmp (the leftover checks see it);
@@ -44,12 +22,12 @@ describe('path traversal in entry names', () => {
   });
 
   it('".." entry name deep enough to reach the victim from the extraction root', async () => {
-    const { r, before } = await fetchHostile([{ path: `rootfs/${climb(victim)}/x`, body: 'pwned' }]);
+    const { r, before } = await fetchHostile([{ path: `rootfs/${climb(h.victim)}/x`, body: 'pwned' }]);
     await expectRefusal(r, before, /entry name ".*" contains "\.\."/);
   });
 
   it('absolute entry name pointing into the victim directory', async () => {
-    const { r, before } = await fetchHostile([{ path: `${victim}/x`, body: 'pwned' }]);
+    const { r, before } = await fetchHostile([{ path: `${h.victim}/x`, body: 'pwned' }]);
     await expectRefusal(r, before, /absolute entry name ".*\/victim\/x"/);
   });
 });
@@ -57,7 +35,7 @@ describe('path traversal in entry names', () => {
 describe('writing through a symlink', () => {
   it('absolute symlink to the victim, then a file written through it', async () => {
     const { r, before } = await fetchHostile([
-      { path: 'rootfs/a', type: 'SymbolicLink', linkpath: victim },
+      { path: 'rootfs/a', type: 'SymbolicLink', linkpath: h.victim },
       { path: 'rootfs/a/pwned', body: 'pwned' },
     ]);
     await expectRefusal(r, before, /entry "rootfs\/a\/pwned" would be written through the symlink "rootfs\/a"/);
@@ -65,7 +43,7 @@ describe('writing through a symlink', () => {
 
   it('relative ../../.. symlink to the victim, then a file written through it', async () => {
     const { r, before } = await fetchHostile([
-      { path: 'rootfs/a', type: 'SymbolicLink', linkpath: climb(victim) },
+      { path: 'rootfs/a', type: 'SymbolicLink', linkpath: climb(h.victim) },
       { path: 'rootfs/a/pwned', body: 'pwned' },
     ]);
     await expectRefusal(r, before, /entry "rootfs\/a\/pwned" would be written through the symlink "rootfs\/a"/);
@@ -73,7 +51,7 @@ describe('writing through a symlink', () => {
 
   it('symlink to a symlink to the victim, then a directory and file written through the chain', async () => {
     const { r, before } = await fetchHostile([
-      { path: 'rootfs/b', type: 'SymbolicLink', linkpath: victim },
+      { path: 'rootfs/b', type: 'SymbolicLink', linkpath: h.victim },
       { path: 'rootfs/a', type: 'SymbolicLink', linkpath: 'b' },
       { path: 'rootfs/a/sub/', type: 'Directory' },
       { path: 'rootfs/a/sub/pwned', body: 'pwned' },
@@ -83,7 +61,7 @@ describe('writing through a symlink', () => {
 
   it('rootfs itself is a symlink to the victim', async () => {
     const { r, before } = await fetchHostile(
-      rawTar([{ path: 'rootfs', type: 'SymbolicLink', linkpath: victim }, { path: 'rootfs/pwned', body: 'pwned' }, { path: 'manifest', body: manifestJson('example.com/hostile') }], { gzip: true }),
+      rawTar([{ path: 'rootfs', type: 'SymbolicLink', linkpath: h.victim }, { path: 'rootfs/pwned', body: 'pwned' }, { path: 'manifest', body: manifestJson('example.com/hostile') }], { gzip: true }),
     );
     await expectRefusal(r, before, /rootfs is not a directory/);
   });
@@ -96,18 +74,18 @@ describe('hardlinks to files outside the image', () => {
   });
 
   it('hardlink with a linkpath climbing to the victim from the extraction root', async () => {
-    const { r, before } = await fetchHostile([{ path: 'rootfs/h', type: 'Link', linkpath: `rootfs/${climb(victim)}/secret` }]);
+    const { r, before } = await fetchHostile([{ path: 'rootfs/h', type: 'Link', linkpath: `rootfs/${climb(h.victim)}/secret` }]);
     await expectRefusal(r, before, /hardlink target ".*" contains "\.\."/);
   });
 
   it('hardlink with an absolute linkpath to the victim', async () => {
-    const { r, before } = await fetchHostile([{ path: 'rootfs/h', type: 'Link', linkpath: `${victim}/secret` }]);
+    const { r, before } = await fetchHostile([{ path: 'rootfs/h', type: 'Link', linkpath: `${h.victim}/secret` }]);
     await expectRefusal(r, before, /absolute hardlink target ".*\/victim\/secret"/);
   });
 
   it('hardlink to a symlink that points at the victim', async () => {
     const { r, before } = await fetchHostile([
-      { path: 'rootfs/s', type: 'SymbolicLink', linkpath: `${victim}/secret` },
+      { path: 'rootfs/s', type: 'SymbolicLink', linkpath: `${h.victim}/secret` },
       { path: 'rootfs/h', type: 'Link', linkpath: 'rootfs/s' },
     ]);
     await expectRefusal(r, before, /hardlink "rootfs\/h" points to "rootfs\/s", which is not a regular file/);
@@ -115,7 +93,7 @@ describe('hardlinks to files outside the image', () => {
 
   it('hardlink whose target path goes through a symlink to the victim', async () => {
     const { r, before } = await fetchHostile([
-      { path: 'rootfs/d', type: 'SymbolicLink', linkpath: victim },
+      { path: 'rootfs/d', type: 'SymbolicLink', linkpath: h.victim },
       { path: 'rootfs/h', type: 'Link', linkpath: 'rootfs/d/secret' },
     ]);
     await expectRefusal(r, before, /hardlink "rootfs\/h" points to "rootfs\/d\/secret", which is not a regular file/);
@@ -136,7 +114,7 @@ describe('duplicate entries', () => {
   it('directory, then a symlink to the victim with the same name, then a file through it (CVE-2021-32803)', async () => {
     const { r, before } = await fetchHostile([
       { path: 'rootfs/d/', type: 'Directory' },
-      { path: 'rootfs/d', type: 'SymbolicLink', linkpath: victim },
+      { path: 'rootfs/d', type: 'SymbolicLink', linkpath: h.victim },
       { path: 'rootfs/d/pwned', body: 'pwned' },
     ]);
     await expectRefusal(r, before, /duplicate file entry in archive: "rootfs\/d"/);
@@ -145,7 +123,7 @@ describe('duplicate entries', () => {
   it('implicit parent directory, then a symlink with its name, then a file through it', async () => {
     const { r, before } = await fetchHostile([
       { path: 'rootfs/d/x', body: 'x' },
-      { path: 'rootfs/d', type: 'SymbolicLink', linkpath: victim },
+      { path: 'rootfs/d', type: 'SymbolicLink', linkpath: h.victim },
       { path: 'rootfs/d/pwned', body: 'pwned' },
     ]);
     await expectRefusal(r, before, /duplicate file entry in archive: "rootfs\/d"/);
@@ -190,17 +168,17 @@ describe('failure late in the archive', () => {
   ];
 
   it('valid files first, then a symlink escape: nothing is left anywhere', async () => {
-    const { r, before } = await fetchHostile([...good, { path: 'rootfs/x', type: 'SymbolicLink', linkpath: victim }, { path: 'rootfs/x/pwned', body: 'pwned' }]);
+    const { r, before } = await fetchHostile([...good, { path: 'rootfs/x', type: 'SymbolicLink', linkpath: h.victim }, { path: 'rootfs/x/pwned', body: 'pwned' }]);
     await expectRefusal(r, before, /would be written through the symlink "rootfs\/x"/);
     // The same files without the bad entry do import, so they were extracted before the failure and then removed.
-    fs.writeFileSync(path.join(world.base, 'good.aci'), simpleAci('example.com/good', good));
-    const ok = await world.run(['--insecure-options=image', 'fetch', path.join(world.base, 'good.aci')]);
+    fs.writeFileSync(path.join(h.world.base, 'good.aci'), simpleAci('example.com/good', good));
+    const ok = await h.world.run(['--insecure-options=image', 'fetch', path.join(h.world.base, 'good.aci')]);
     expect(ok.code).toBe(0);
-    expect(listAll(path.join(world.dir, 'tree')).some((p) => p.endsWith('usr/lib/big.bin'))).toBe(true);
+    expect(listAll(path.join(h.world.dir, 'tree')).some((p) => p.endsWith('usr/lib/big.bin'))).toBe(true);
   });
 
   it('valid files first, then a hardlink to the victim', async () => {
-    const { r, before } = await fetchHostile([...good, { path: 'rootfs/etc/shadow', type: 'Link', linkpath: `${victim}/secret` }]);
+    const { r, before } = await fetchHostile([...good, { path: 'rootfs/etc/shadow', type: 'Link', linkpath: `${h.victim}/secret` }]);
     await expectRefusal(r, before, /absolute hardlink target/);
   });
 });

@@ -8,38 +8,16 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { Header } from 'tar';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { END_OF_ARCHIVE, encodeHeader, padding } from '../../src/aci/tar-writer.js';
-import { expectRejected, makeVictim, snapshot } from '../helpers/victim.js';
-import { makeWorld, type RunResult, type World } from '../helpers/cli.js';
+import { useVictimWorld } from '../helpers/victim-world.js';
 import { manifestJson, simpleAci, type RawEntry } from '../helpers/images.js';
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 
-
-let world: World;
-let victim: string;
-
-beforeEach(() => {
-  world = makeWorld('capsule-sec-');
-  victim = makeVictim(world);
-});
-afterEach(() => world.cleanup());
-
-const expectRefusal = (r: RunResult, before: Record<string, string>, problem: RegExp): Promise<string> => expectRejected(world, victim, r, before, problem, { unsigned: true });
-
-
-
-/** Fetches an unsigned image: `rootfs/` + entries + manifest, or exactly the given bytes. */
-async function fetchHostile(image: RawEntry[] | Buffer): Promise<{ r: RunResult; before: Record<string, string> }> {
-  const file = path.join(world.base, 'hostile.aci');
-  fs.writeFileSync(file, Buffer.isBuffer(image) ? image : simpleAci('example.com/hostile', image));
-  const before = snapshot(world.base, world.dir);
-  const r = await world.run(['--insecure-options=image', 'fetch', file]);
-  return { r, before };
-}
-
+const h = useVictimWorld();
+const { expectRefusal, fetchHostile } = h;
 
 /** A PAX extended header ("x") or GNU long-name ("L") entry carrying `body`. */
 function metaEntry(type: 'ExtendedHeader' | 'NextFileHasLongPath', body: Buffer): Buffer {

@@ -6,33 +6,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { afterEach, beforeEach, describe, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { encodeHeader } from '../../src/aci/tar-writer.js';
-import { makeWorld, type World } from '../helpers/cli.js';
+import { useVictimWorld } from '../helpers/victim-world.js';
 import { manifestJson } from '../helpers/images.js';
 import { entry, meta, pax, tarOf, typed } from '../helpers/raw-tar.js';
-import { climb, expectRejected, makeVictim, snapshot } from '../helpers/victim.js';
+import { climb, expectRejected, snapshot } from '../helpers/victim.js';
 
-let world: World;
-let victim: string;
-
-beforeEach(() => {
-  world = makeWorld('capsule-sec-');
-  victim = makeVictim(world);
-});
-afterEach(() => world.cleanup());
+const h = useVictimWorld();
 
 /** Fetches `rootfs/`, the hostile parts, then the manifest, unsigned; expects the refusal. */
 async function refused(parts: Buffer[], problem: RegExp): Promise<void> {
-  const file = path.join(world.base, 'hostile.aci');
+  const file = path.join(h.world.base, 'hostile.aci');
   const tar = tarOf(entry({ path: 'rootfs/', type: 'Directory', mode: 0o755 }), ...parts, entry({ path: 'manifest' }, manifestJson('example.com/hostile')));
   fs.writeFileSync(file, zlib.gzipSync(tar));
-  const before = snapshot(world.base, world.dir);
-  const r = await world.run(['--insecure-options=image', 'fetch', file]);
-  await expectRejected(world, victim, r, before, problem, { unsigned: true });
+  const before = snapshot(h.world.base, h.world.dir);
+  const r = await h.world.run(['--insecure-options=image', 'fetch', file]);
+  await expectRejected(h.world, h.victim, r, before, problem, { unsigned: true });
 }
 
-const escape = (): string => `rootfs/${climb(path.join(victim, 'secret'))}`;
+const escape = (): string => `rootfs/${climb(path.join(h.victim, 'secret'))}`;
 
 describe('one meaning for every byte of an archive', () => {
   it('ustar size 0 with a PAX size that swallows the next header (smuggled entry)', async () => {
@@ -62,6 +55,6 @@ describe('one meaning for every byte of an archive', () => {
   });
 
   it('NUL inside a PAX path (C readers cut it short)', async () => {
-    await refused([meta('ExtendedHeader', pax({ path: `rootfs/ok\0/${climb(victim)}` })), entry({ path: 'rootfs/x' }, 'x')], /PAX header of "rootfs\/x" path .* contains a NUL byte/);
+    await refused([meta('ExtendedHeader', pax({ path: `rootfs/ok\0/${climb(h.victim)}` })), entry({ path: 'rootfs/x' }, 'x')], /PAX header of "rootfs\/x" path .* contains a NUL byte/);
   });
 });
