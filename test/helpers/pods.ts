@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { CAPSULE, makeWorld, type RunResult, type World } from './cli.js';
 import { sampleImage } from './images.js';
 
@@ -243,4 +244,19 @@ export async function stopAndCollect(w: PodWorld, pod: RunningPod): Promise<{ st
   }
   const gc = await w.run(['gc', '--grace-period=0s']);
   return { stop, runExit, gc, left: leftovers([pod.uuid]), onDisk: w.pods().some((p) => path.basename(p) === pod.uuid) };
+}
+
+/**
+ * Registers, inside a describe, one pod world for its tests: made before them (`set` receives it)
+ * and torn down after them, also when making it failed half-way.
+ */
+export function usePodWorld(set: (w: PodWorld) => void): void {
+  let made: PodWorld | undefined;
+  beforeAll(async () => {
+    made = await makePodWorld();
+    set(made);
+  }, 120_000);
+  afterAll(async () => {
+    await made?.teardown();
+  });
 }

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { errorLines } from '../helpers/cli.js';
-import { makePodWorld, podSkipReason, probeFacts, type PodWorld } from '../helpers/pods.js';
+import { podSkipReason, probeFacts, type PodWorld, usePodWorld } from '../helpers/pods.js';
 
 const skip = podSkipReason();
 if (skip) process.stderr.write(`skipping run-isolation tests: ${skip}\n`);
@@ -10,12 +10,7 @@ const DEFAULT_CAPBND = '00000000a80425fb';
 
 describe.skipIf(skip !== null)('capsule run: every isolator as the app sees it (probe image)', () => {
   let w: PodWorld;
-  beforeAll(async () => {
-    w = await makePodWorld();
-  }, 120_000);
-  afterAll(async () => {
-    await w?.teardown();
-  });
+  usePodWorld((x) => (w = x));
 
   const facts = async (podFlags: string[], appFlags: string[], keys: string[] = ['all']): Promise<Record<string, string>> => {
     const r = await w.probeRun(podFlags, appFlags, keys);

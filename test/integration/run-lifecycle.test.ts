@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CAPSULE, errorLines, runCapsule } from '../helpers/cli.js';
 import { onPty } from '../helpers/pty.js';
-import { leftovers, makePodWorld, podSkipReason, probeFacts, waitFor, type PodWorld } from '../helpers/pods.js';
+import { leftovers, makePodWorld, podSkipReason, probeFacts, waitFor, type PodWorld, usePodWorld } from '../helpers/pods.js';
 
 const skip = podSkipReason();
 if (skip) process.stderr.write(`skipping run-lifecycle tests: ${skip}\n`);
@@ -20,12 +20,7 @@ const alive = (pid: number): boolean => {
 
 describe.skipIf(skip !== null)('pod lifecycle with real pods', () => {
   let w: PodWorld;
-  beforeAll(async () => {
-    w = await makePodWorld();
-  }, 120_000);
-  afterAll(async () => {
-    await w?.teardown();
-  });
+  usePodWorld((x) => (w = x));
 
   it('run and prepare take the command word after any global flags, one or several, = or separate', async () => {
     const env = { CAPSULE_RUNTIME_DIR: w.runtimeDir };

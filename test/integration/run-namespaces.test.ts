@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CAPSULE, errorLines } from '../helpers/cli.js';
-import { makePodWorld, podSkipReason, type PodWorld } from '../helpers/pods.js';
+import { podSkipReason, type PodWorld, usePodWorld } from '../helpers/pods.js';
 
 const skip = podSkipReason();
 if (skip) process.stderr.write(`skipping run-namespaces tests: ${skip}\n`);
@@ -12,12 +12,7 @@ const hostNs = (kind: string): string => fs.readlinkSync(`/proc/self/ns/${kind}`
 
 describe.skipIf(skip !== null)('pod namespaces, networks and the fly flavour', () => {
   let w: PodWorld;
-  beforeAll(async () => {
-    w = await makePodWorld();
-  }, 120_000);
-  afterAll(async () => {
-    await w?.teardown();
-  });
+  usePodWorld((x) => (w = x));
 
   const shell = async (podFlags: string[], script: string): Promise<string> => {
     const r = await w.run(['run', ...podFlags, w.busybox, '--exec=/bin/sh', '--', '-c', script]);
