@@ -10,7 +10,7 @@ interface GcFlags { gracePeriod: string; expirePrepared: string; markOnly?: bool
 export function registerGc(program: Command, io: Io): void {
   program
     .command('gc')
-    .description('garbage collect pods: mark exited ones, delete those marked longer than the grace period ago')
+    .description('garbage collect pods: mark exited ones, delete those marked longer than the grace period ago; then remove shared iptables chains no pod uses')
     .option('--grace-period <duration>', 'how long an exited pod is kept after being marked', '30m')
     .option('--expire-prepared <duration>', 'how long a prepared pod that never ran is kept', '24h')
     .option('--mark-only', 'only move exited and aborted pods to the garbage directories')
@@ -42,6 +42,16 @@ export function registerGc(program: Command, io: Io): void {
           debug: ctx.debug,
         },
       );
+      if (f.markOnly !== true) {
+        // Host-wide state no pod holds any more: the shared nat chains (docs/networking.md).
+        const { sweepSharedChains } = await import('../../net/sweep-shared-chains.js');
+        const swept = await sweepSharedChains().catch((e: unknown) => {
+          io.err(`${formatError('gc', new CapsuleError('gc', 'removing unused shared iptables chains (the next gc tries again)', { cause: e }), ctx.globals.debug)}\n`);
+          return null;
+        });
+        if (swept !== null && 'busy' in swept) ctx.debug('shared iptables chains not checked: pods are being set up (the next gc looks again)');
+        else if (swept !== null && swept.removed.length > 0) io.err(`gc: removed shared iptables chains no pod uses: ${swept.removed.join(', ')}\n`);
+      }
       if (failed > 0) throw new CapsuleError('gc-failed', `failed to garbage collect ${failed} pod(s)`);
     });
 }

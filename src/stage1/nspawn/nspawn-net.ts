@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -11,8 +10,10 @@ import type { NetTeardown } from './nspawn-plan.js';
 import { collectNets, type NetConfFile } from '../../net/net-conf.js';
 import { chooseNets, parseNetFlag, type NetSelection } from '../../net/net-select.js';
 import { ensureSharedMasq } from '../../net/ensure-masq.js';
+import { holdNetSetupLock } from '../../net/sweep-shared-chains.js';
 import { NET_DIR, NET_LOCK, netnsPath, readRecords } from '../../net/net-state.js';
 import { lockFile } from '../../sys/flock.js';
+import { iptablesRules } from '../../sys/iptables.js';
 import { createNetns, removeNetns } from '../../sys/netns.js';
 import { POD_FILES, type NetEnv, type PodRuntime, type RunOptions } from '../contract.js';
 
@@ -49,9 +50,7 @@ function readConfDir(dir: string): NetConfFile[] {
  * the nat table. Read only when the pod forwards ports.
  */
 async function forwardedPorts(): Promise<Set<string>> {
-  const out = await new Promise<string>((resolve) => {
-    execFile('/usr/sbin/iptables', ['-w', '-t', 'nat', '-S'], { timeout: 30_000 }, (_e, stdout) => resolve(stdout));
-  });
+  const out = await iptablesRules('nat').catch(() => '');
   const used = new Set<string>();
   for (const l of out.split('\n')) {
     const m = /^-A CNI-DN-\S+ .*-p (tcp|udp) .*--dport (\d+) -j DNAT/.exec(l);
@@ -112,10 +111,15 @@ export async function setupPodNet(podDir: string, env: NetEnv, pod: PodRuntime, 
   // The shared masquerade rules (made by the first pod, one `iptables -C` after that) meanwhile:
   // the pod sends nothing before nspawn starts, after both are done.
   const masqs = [...new Map(nets.flatMap((n) => (n.conf.sharedMasq ? [[n.conf.sharedMasq.chain, n.conf.sharedMasq] as const] : []))).values()];
-  const masq = Promise.all(masqs.map((m) => ensureSharedMasq(m)));
+  // Both under the shared net-setup lock, so gc's sweep of unused shared chains cannot remove them
+  // between this pod's check and its ADD (portmap makes its top-level chains during the ADD).
+  const setupLock = holdNetSetupLock();
+  setupLock.catch(() => undefined); // awaited below on every path
+  const masq = setupLock.then(() => Promise.all(masqs.map((m) => ensureSharedMasq(m))));
   masq.catch(() => undefined); // awaited below on every path
   try {
     await createNetns(netns);
+    await setupLock;
     const r = await attachNets({ podDir, uuid: pod.uuid, nets, netns, pluginPath: env.pluginPath, portMappings: mappings });
     await masq.catch((e: unknown) => {
       throw new CapsuleError('net-masq', 'setting up the default net\'s masquerade rules', { cause: e });
@@ -128,6 +132,8 @@ export async function setupPodNet(podDir: string, env: NetEnv, pod: PodRuntime, 
     await masq.catch(() => undefined);
     await teardownPodNet(podDir, false).catch(() => undefined);
     throw e;
+  } finally {
+    (await setupLock.catch(() => null))?.release();
   }
 }
 
