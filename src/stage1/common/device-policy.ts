@@ -10,7 +10,7 @@ import type { CgroupHost } from './cgroups.js';
  * - `lifted`: --insecure-options=paths;
  * - `none`: nothing can enforce one here; `why` is the warning the user gets.
  */
-export type DevicePolicy = { kind: 'cgroup-v1'; hierarchy: string } | { kind: 'nspawn' } | { kind: 'lifted' } | { kind: 'none'; why: string };
+export type DevicePolicy = { kind: 'cgroup-v1' } | { kind: 'nspawn' } | { kind: 'lifted' } | { kind: 'none'; why: string };
 
 export interface DevicePolicyFacts {
   /** --insecure-options=paths. */
@@ -27,7 +27,7 @@ export function chooseDevicePolicy(host: CgroupHost, f: DevicePolicyFacts): Devi
   if (host.version === 'v1' && host.devices !== undefined) {
     const hierarchy = path.join(host.root, host.devices);
     const own = path.join(hierarchy, host.own[host.devices] ?? '/');
-    if (f.writable(own)) return { kind: 'cgroup-v1', hierarchy: host.devices };
+    if (f.writable(own)) return { kind: 'cgroup-v1' };
     if (f.nspawnScope) return { kind: 'nspawn' };
     return { kind: 'none', why: `the devices hierarchy ${own} is not writable (as in a container whose manager does not delegate it)` };
   }
