@@ -4,18 +4,12 @@
 // the victim beside the store stays untouched.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'vitest';
-import { makeWorld, type World } from '../helpers/cli.js';
+import { describe, it } from 'vitest';
 import { buildImage, OCI, sha256, writeLayout, type Blob, type BuiltImage } from '../helpers/oci-images.js';
-import { expectRejected, makeVictim, snapshot } from '../helpers/victim.js';
+import { snapshot } from '../helpers/victim.js';
+import { useVictimWorld } from '../helpers/victim-world.js';
 
-let world: World;
-let victim: string;
-beforeEach(() => {
-  world = makeWorld('capsule-oc4-json-');
-  victim = makeVictim(world);
-});
-afterEach(() => world.cleanup());
+const v = useVictimWorld();
 
 const blob = (bytes: Buffer, mediaType: string): Blob => ({ digest: sha256(bytes), size: bytes.length, mediaType, bytes });
 
@@ -29,9 +23,9 @@ function withManifestText(img: BuiltImage, edit: (t: string) => string): Blob {
 }
 
 async function refused(dir: string, problem: RegExp): Promise<void> {
-  const before = snapshot(world.base, world.dir);
-  const r = await world.run(['--insecure-options=image', 'fetch', `oci:${dir}`]);
-  await expectRejected(world, victim, r, before, problem, { unsigned: true });
+  const before = snapshot(v.world.base, v.world.dir);
+  const r = await v.world.run(['--insecure-options=image', 'fetch', `oci:${dir}`]);
+  await v.expectRefusal(r, before, problem);
 }
 
 describe('OCI JSON that two readers would read differently', () => {
@@ -39,7 +33,7 @@ describe('OCI JSON that two readers would read differently', () => {
     const img = image();
     // JSON.parse keeps the last "layers": a lenient reader would see the real layer, another the empty list.
     const m = withManifestText(img, (t) => t.replace('"layers":[', '"layers":[],"layers":['));
-    const dir = writeLayout(path.join(world.base, 'layout'), [{ top: m }], [img.config, ...img.layers]);
+    const dir = writeLayout(path.join(v.world.base, 'layout'), [{ top: m }], [img.config, ...img.layers]);
     await refused(dir, /manifest.*duplicate key "layers"/);
   });
 
@@ -48,13 +42,13 @@ describe('OCI JSON that two readers would read differently', () => {
     const text = img.config.bytes.toString('latin1').replace('"os":"linux"', '"os":"linux\xff"');
     const config = blob(Buffer.from(text, 'latin1'), OCI.config);
     const m = withManifestText(img, (t) => t.replace(img.config.digest, config.digest).replace(`"size":${img.config.size}`, `"size":${config.size}`));
-    const dir = writeLayout(path.join(world.base, 'layout'), [{ top: m }], [config, ...img.layers]);
+    const dir = writeLayout(path.join(v.world.base, 'layout'), [{ top: m }], [config, ...img.layers]);
     await refused(dir, /image config: not valid JSON: not valid UTF-8/);
   });
 
   it('an index.json with a number out of range', async () => {
     const img = image();
-    const dir = writeLayout(path.join(world.base, 'layout'), [{ top: img.manifest }], [img.config, ...img.layers]);
+    const dir = writeLayout(path.join(v.world.base, 'layout'), [{ top: img.manifest }], [img.config, ...img.layers]);
     const f = path.join(dir, 'index.json');
     fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('"schemaVersion":2', '"schemaVersion":2e400'));
     await refused(dir, /index\.json: not valid JSON: number 2e400 out of range/);
