@@ -86,7 +86,7 @@ export interface BlobFetchOptions {
 export async function fetchBlobToStore(store: Store, source: ImageSource, d: Descriptor, what: string, o: BlobFetchOptions = {}): Promise<'stored' | 'present'> {
   const { onBytes, observer, signal } = o;
   if (haveBlob(store, d.digest, d.size)) {
-    observer?.present(ociBlobPath(store.layout, d.digest));
+    observer?.present();
     return 'present';
   }
   fs.mkdirSync(store.layout.tmpDir, { recursive: true, mode: 0o700 });

@@ -217,7 +217,7 @@ async function storeAndIndex(store: Store, source: ImageSource, r: ResolvedManif
       for (const [i, l] of layers.entries()) {
         const f = feeds[i]!;
         const got = await f.ready();
-        if (got.kind === 'present') await applyLayer(store, w, l);
+        if (got === 'present') await applyLayer(store, w, l);
         else await applyLayerBytes(w, l, f.chunks());
       }
       w.finish();

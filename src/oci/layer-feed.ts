@@ -16,11 +16,11 @@ export interface BlobObserver {
   verified(): void;
   /** The verified blob now lies at `file` (its content address), not where `started` said. */
   movedTo(file: string): void;
-  /** The store had the blob already (nothing is downloaded); it lies at `file`. */
-  present(file: string): void;
+  /** The store had the blob already (nothing is downloaded). */
+  present(): void;
 }
 
-type State = { t: 'waiting' } | { t: 'growing'; file: string; written: number; verified: boolean } | { t: 'present'; file: string } | { t: 'failed'; error: unknown };
+type State = { t: 'waiting' } | { t: 'growing'; file: string; written: number; verified: boolean } | { t: 'present' } | { t: 'failed'; error: unknown };
 
 /**
  * Lets a layer be rendered while it downloads: the renderer reads the blob's file as far as it
@@ -63,8 +63,8 @@ export class LayerFeed implements BlobObserver {
     if (this.state.t === 'growing') this.state.file = file;
   }
 
-  present(file: string): void {
-    this.state = { t: 'present', file };
+  present(): void {
+    this.state = { t: 'present' };
     this.notify();
   }
 
@@ -76,12 +76,11 @@ export class LayerFeed implements BlobObserver {
   }
 
   /** Waits until the download started or the store had the blob; says which (a failure throws). */
-  async ready(): Promise<{ kind: 'growing' } | { kind: 'present'; file: string }> {
+  async ready(): Promise<'growing' | 'present'> {
     for (;;) {
       const s = this.state;
       if (s.t === 'failed') throw s.error;
-      if (s.t === 'present') return { kind: 'present', file: s.file };
-      if (s.t === 'growing') return { kind: 'growing' };
+      if (s.t === 'present' || s.t === 'growing') return s.t;
       await this.changed();
     }
   }

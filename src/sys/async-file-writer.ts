@@ -9,9 +9,8 @@ const BATCH_BYTES = 1024 * 1024;
  * about BATCH_BYTES. Buffers must not be reused by the caller.
  */
 export class AsyncFileWriter {
+  /** Where the next buffer goes: after the gathered ones (which start at position - batchBytes). */
   private position = 0;
-  /** Where the gathered buffers start in the file. */
-  private batchAt = 0;
   private batch: Buffer[] = [];
   private batchBytes = 0;
   private written = 0;
@@ -38,7 +37,6 @@ export class AsyncFileWriter {
     await h.truncate(offset);
     const w = new AsyncFileWriter(h, maxInFlight, onWritten);
     w.position = offset;
-    w.batchAt = offset;
     w.written = offset;
     return w;
   }
@@ -64,11 +62,10 @@ export class AsyncFileWriter {
   private async flush(): Promise<void> {
     if (this.batchBytes === 0) return;
     const bufs = this.batch;
-    const at = this.batchAt;
-    const end = at + this.batchBytes;
+    const end = this.position;
+    const at = end - this.batchBytes;
     this.batch = [];
     this.batchBytes = 0;
-    this.batchAt = end;
     // Each write waits for the one before it to report, so `written` only ever grows.
     const prev = this.inFlight.at(-1);
     const w = writeAll(this.handle, bufs, at).catch((e: unknown) => {
