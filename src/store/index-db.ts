@@ -101,18 +101,41 @@ export function openIndex(dbDir: string, dbFile: string, modes?: DataDirModes): 
   } else mkdirSync(dbDir, { recursive: true, mode: 0o700 });
   const require = createRequire(import.meta.url);
   const Database = require('better-sqlite3') as typeof BetterSqlite3;
-  let db: Db;
-  try {
-    db = new Database(dbFile, { timeout: 30_000, ...nativeBinding(require) });
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 30000');
-  } catch (e) {
-    throw new CapsuleError('store', `opening the image index ${dbFile}`, { cause: e });
+  // The busy timeout covers ordinary lock waits, but opening can also meet SQLITE_BUSY at once
+  // (another process switching a fresh index to WAL, or checkpointing as it closes the last
+  // connection: seen with two fetches starting together on a loaded host). Retried within the
+  // same 30 s budget.
+  const deadline = Date.now() + OPEN_BUSY_BUDGET_MS;
+  for (let attempt = 0; ; attempt++) {
+    let db: Db | undefined;
+    try {
+      db = new Database(dbFile, { timeout: 30_000, ...nativeBinding(require) });
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('busy_timeout = 30000');
+      migrate(db);
+      return db;
+    } catch (e) {
+      db?.close();
+      if (isBusy(e) && Date.now() < deadline) {
+        sleepMs(Math.min(10 * 2 ** attempt, 200));
+        continue;
+      }
+      if (e instanceof CapsuleError) throw e;
+      throw new CapsuleError('store', `opening the image index ${dbFile}`, { cause: e });
+    }
   }
-  migrate(db);
-  return db;
 }
+
+const OPEN_BUSY_BUDGET_MS = 30_000;
+
+const isBusy = (e: unknown): boolean => String((e as { code?: unknown }).code).startsWith('SQLITE_BUSY');
+
+/** Blocks the thread (openIndex is synchronous; this is only reached while another process holds the file). */
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 
 function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
